@@ -1,0 +1,84 @@
+"""Settings of one service process, read from the environment (prefix ``SHEBAO_``).
+
+``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` are also accepted without the prefix,
+so the same code points at the embedded platform or at a real PostgreSQL and Kafka.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("enrollment", "documents", "billing", "notifications")
+DEFAULT_PORTS = {"enrollment": 8101, "documents": 8102, "billing": 8103, "notifications": 8104}
+
+
+class Settings(BaseSettings):
+    """Every knob a Shebao service reads; defaults suit the local platform."""
+
+    model_config = SettingsConfigDict(env_prefix="SHEBAO_", extra="ignore")
+
+    service: str = "enrollment"
+    region: str = Field(default="110000", pattern=r"^\d{6}$")
+    timezone: str = "Asia/Shanghai"
+
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/shebao",
+        validation_alias=AliasChoices("SHEBAO_DATABASE_URL", "DATABASE_URL"),
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("SHEBAO_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_prefix: str = ""
+    topic_partitions: int = 3
+    # Tansu (the local broker) has no idempotent producer; Apache Kafka deployments set both.
+    kafka_acks: str = "1"
+    kafka_idempotent_producer: bool = False
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+
+    jwt_secret: str = "shebao-local-development-secret-change-me"
+    jwt_issuer: str = "shebao"
+
+    outbox_poll_interval_s: float = 1.0
+    outbox_batch_size: int = 500
+    outbox_retention_days: int = 7
+    outbox_retry_backoff_max_s: float = 5.0
+
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff_s: float = 0.1
+    consumer_batch_size: int = 500
+
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def port(self) -> int:
+        return self.http_port or DEFAULT_PORTS.get(self.service, 8100)
+
+    @property
+    def schema(self) -> str:
+        """The Postgres schema this service owns (its own name)."""
+        return self.service
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
