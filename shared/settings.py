@@ -19,7 +19,7 @@ DEFAULT_PORTS = {"enrollment": 8101, "documents": 8102, "billing": 8103, "notifi
 class Settings(BaseSettings):
     """Every knob a Shebao service reads; defaults suit the local platform."""
 
-    model_config = SettingsConfigDict(env_prefix="SHEBAO_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SHEBAO_", extra="ignore", populate_by_name=True)
 
     service: str = "enrollment"
     region: str = Field(default="110000", pattern=r"^\d{6}$")

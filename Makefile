@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test test-unit bench schema demo clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(PY) -m shared.launcher run
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+test-unit: $(INSTALLED)
+	$(PY) -m pytest tests/unit
+
+bench: $(INSTALLED)
+	$(PY) bench/pipeline.py
+
+schema: $(INSTALLED)
+	$(PY) -m shared.events.schema --write
+
+clean:
+	rm -rf $(VENV) .shebao .pytest_cache

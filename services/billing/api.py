@@ -1,0 +1,5 @@
+"""HTTP routes of the billing service (its issue adds the domain routes)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1", tags=["billing"])

@@ -1,0 +1,22 @@
+"""Wiring of the billing service: handlers, routes and jobs on the shared runtime."""
+
+from pathlib import Path
+
+from shared.runtime import ServiceDefinition, run_service
+from services.billing.api import router
+from services.billing.handlers import HANDLERS
+
+SERVICE = ServiceDefinition(
+    name="billing",
+    migrations_dir=Path(__file__).parent / "migrations",
+    handlers=HANDLERS,
+    router=router,
+)
+
+
+def main() -> None:
+    run_service(SERVICE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from services.documents.app import main
+
+main()

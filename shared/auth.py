@@ -1,0 +1,221 @@
+"""Who is calling: HS256 bearer tokens carrying ``sub``, ``role`` and ``region``.
+
+A resident's ``sub`` is their ``person_id``; staff tokens are scoped to one region.
+Routes take a :class:`Principal` from :func:`current_principal` or
+:func:`require_role` and, for person data, call :func:`ensure_person_access`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.errors import ApiError
+from shared.settings import Settings, get_settings
+
+ROLES = ("resident", "caseworker", "admin", "ops", "channel")
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("sub", "role", "region", "iss", "iat", "exp")
+REGIONAL_STAFF = ("caseworker", "admin", "ops")
+
+_REGION = re.compile(r"^\d{6}$")
+_BEARER = "bearer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: subject, role and the region the token is scoped to."""
+
+    sub: str
+    role: str
+    region: str
+
+
+class AuthError(Exception):
+    """A token that cannot be trusted; ``code`` is machine-readable, ``detail`` human."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def _check_claims(sub: object, role: object, region: object) -> str | None:
+    """Why these claims are unacceptable, or None when they are fine."""
+    if not isinstance(sub, str) or not sub:
+        return "sub must be a non-empty string"
+    if role not in ROLES:
+        return f"role must be one of {', '.join(ROLES)}"
+    if not isinstance(region, str) or not _REGION.match(region):
+        return "region must be a 6-digit region code"
+    if role == "resident" and not _is_uuid(sub):
+        return "a resident's sub must be their person_id (a UUID)"
+    return None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def mint_token(
+    *,
+    sub: str,
+    role: str,
+    region: str,
+    secret: str,
+    issuer: str = "shebao",
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    """Sign an HS256 token for ``sub`` in ``role`` and ``region``, valid for ``ttl``.
+
+    Raises ``ValueError`` for an unknown role, a region that is not 6 digits, or a
+    resident whose ``sub`` is not a UUID.
+    """
+    problem = _check_claims(sub, role, region)
+    if problem:
+        raise ValueError(problem)
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": sub,
+        "role": role,
+        "region": region,
+        "iss": issuer,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(token: str, *, secret: str, issuer: str) -> Principal:
+    """Verify ``token`` (signature, issuer, expiry, claims) and return its principal.
+
+    Raises :class:`AuthError` with code ``token_expired``, ``bad_signature``,
+    ``bad_issuer``, ``missing_claim``, ``unknown_role``, ``invalid_claim`` or
+    ``invalid_token``.
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError("token_expired", "the token has expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise AuthError("bad_signature", "the token signature does not verify") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError("missing_claim", f"the token lacks the {exc.claim!r} claim") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise AuthError("bad_issuer", "the token was not issued by this platform") from exc
+    except jwt.InvalidTokenError as exc:
+        raise AuthError("invalid_token", f"the token is not valid: {exc}") from exc
+    return _principal_from(claims)
+
+
+def _principal_from(claims: dict) -> Principal:
+    if claims.get("role") not in ROLES:
+        raise AuthError("unknown_role", f"role {claims.get('role')!r} is not known")
+    problem = _check_claims(claims.get("sub"), claims.get("role"), claims.get("region"))
+    if problem:
+        raise AuthError("invalid_claim", problem)
+    return Principal(sub=claims["sub"], role=claims["role"], region=claims["region"])
+
+
+def unauthorized(code: str, detail: str) -> ApiError:
+    """The 401 answer for a missing or untrusted token."""
+    return ApiError(
+        401,
+        "unauthorized",
+        [{"field": "header.authorization", "reason": detail, "code": code}],
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def forbidden(reason: str) -> ApiError:
+    """The 403 answer for a caller who is known but not allowed."""
+    return ApiError(403, "forbidden", [{"reason": reason}])
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise unauthorized("missing_token", "an Authorization: Bearer token is required")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != _BEARER or not token.strip():
+        raise unauthorized("malformed_header", "the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def _settings_of(request: Request) -> Settings:
+    # Apps set app.state.settings at start-up; the process settings are the fallback.
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller of this request, or a 401 ``unauthorized``."""
+    token = _bearer_token(request)
+    settings = _settings_of(request)
+    try:
+        return decode_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    except AuthError as exc:
+        raise unauthorized(exc.code, exc.detail) from exc
+
+
+def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """FastAPI dependency factory: the caller, who must hold one of ``roles`` (else 403)."""
+    unknown = [role for role in roles if role not in ROLES]
+    if not roles or unknown:
+        raise ValueError(f"require_role needs roles among {ROLES}, got {roles}")
+
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in roles:
+            raise forbidden(f"role {principal.role} may not do this; needs {' or '.join(roles)}")
+        return principal
+
+    return dependency
+
+
+def ensure_person_access(
+    principal: Principal,
+    person_id: str | uuid.UUID,
+    region: str | None = None,
+    *,
+    allow_channel: bool = False,
+) -> None:
+    """Raise a 403 ``forbidden`` unless ``principal`` may see ``person_id``'s records.
+
+    Residents reach only their own ``person_id``; caseworkers, admins and ops reach
+    persons of their own region when ``region`` (the person's region) is given; the
+    channel role reaches person data only where the route passes ``allow_channel``.
+    """
+    if principal.role == "resident":
+        if not _same_person(principal.sub, person_id):
+            raise forbidden("a resident may reach only their own records")
+    elif principal.role == "channel":
+        if not allow_channel:
+            raise forbidden("the channel role may not reach person data here")
+    elif principal.role in REGIONAL_STAFF:
+        if region is not None and region != principal.region:
+            raise forbidden(f"this token is scoped to region {principal.region}")
+    else:  # a role added to ROLES without a rule here gets nothing
+        raise forbidden(f"role {principal.role} may not reach person data")
+
+
+def _same_person(sub: str, person_id: str | uuid.UUID) -> bool:
+    try:
+        return uuid.UUID(str(sub)) == uuid.UUID(str(person_id))
+    except ValueError:
+        return False

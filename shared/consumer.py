@@ -1,0 +1,215 @@
+"""The consuming side of delivery: inbox deduplication, retries and dead letters.
+
+Each consumed record is applied in one database transaction that also records its
+event id in the service's ``inbox``; a record seen before is acknowledged and does
+nothing. A handler that raises is retried with backoff; after ``max_attempts`` the
+record goes to ``<topic>.dlq`` with the error and the partition moves on. Offsets are
+committed by FastStream only after the whole batch has been handled (and, on an
+unexpected error, the batch is rewound and delivered again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from shared import metrics
+from shared.events import Envelope, EventPayload, InvalidEvent, decode_envelope, make_envelope
+from shared.events.topics import TYPE_HEADER, dlq_topic
+from shared.logging import bind_event_context
+from shared.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the open transaction, the event, and a way to emit more events."""
+
+    conn: asyncpg.Connection
+    envelope: Envelope
+    outbox: Outbox
+
+    async def emit(self, payload: EventPayload, *, subject: str, region: str | None = None) -> Envelope:
+        """Write an event caused by the one being handled into the outbox (same transaction)."""
+        envelope = make_envelope(
+            payload,
+            subject=subject,
+            region=region or self.envelope.region,
+            correlationid=self.envelope.correlationid,
+            causationid=self.envelope.id,
+        )
+        await self.outbox.add(self.conn, envelope)
+        return envelope
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+
+
+@dataclass
+class ConsumerConfig:
+    service: str
+    group_id: str
+    topics: Sequence[str]
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.1
+    batch_size: int = 500
+
+
+@dataclass
+class EventConsumer:
+    """Applies consumed records to the service's handlers, once each."""
+
+    config: ConsumerConfig
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    outbox: Outbox
+    handlers: dict[str, Handler]
+
+    def subscribe(self, broker: KafkaBroker) -> None:
+        """Register one batch subscriber for all consumed topics on ``broker``."""
+
+        async def consume_batch(body: list[Any], message: KafkaMessage) -> None:
+            records = message.raw_message
+            await self.process_records(records if isinstance(records, tuple) else (records,))
+
+        broker.subscriber(
+            *self.config.topics,
+            group_id=self.config.group_id,
+            batch=True,
+            max_records=self.config.batch_size,
+            batch_timeout_ms=50,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+        )(consume_batch)
+
+    async def process_records(self, records: Iterable[ConsumerRecord]) -> None:
+        """Handle records in order; raises only when a record could neither be applied nor dead-lettered.
+
+        The decodable records of a batch are first applied together in one transaction; if any
+        handler fails, that transaction is rolled back and the records are applied one by one,
+        each with its own retries, so one bad record costs only itself.
+        """
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        for record in records:
+            envelope = await self._decode_or_dead_letter(record)
+            if envelope is not None:
+                decoded.append((record, envelope))
+        if not decoded:
+            return
+        progress = _Progress()
+        try:
+            outcomes = await self._apply_together(decoded, progress)
+        except Exception as error:
+            log.info("batch transaction failed; applying one by one", error=f"{type(error).__name__}: {error}")
+            outcomes = [
+                # the record that broke the batch has used its first attempt already
+                await self._apply_with_retries(record, envelope, first_attempt=2 if index == progress.index else 1)
+                for index, (record, envelope) in enumerate(decoded)
+            ]
+        for (_, envelope), outcome in zip(decoded, outcomes):
+            metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, outcome).inc()
+
+    async def process_record(self, record: ConsumerRecord) -> str:
+        """Apply one record; returns the outcome (applied, duplicate, skipped, dead_lettered)."""
+        envelope = await self._decode_or_dead_letter(record)
+        if envelope is None:
+            return "skipped_or_dead_lettered"
+        return await self._apply_with_retries(record, envelope)
+
+    async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Envelope | None:
+        """The record's envelope if this service handles it; invalid ones go to the DLQ."""
+        event_type = _header(record, TYPE_HEADER)
+        if event_type is not None and event_type not in self.handlers:
+            metrics.EVENTS_CONSUMED.labels(self.config.service, event_type, "skipped").inc()
+            return None
+        try:
+            envelope = decode_envelope(record.value)
+        except InvalidEvent as error:
+            await self.dead_letter(record, f"invalid event: {error.reason}", attempts=0)
+            metrics.EVENTS_CONSUMED.labels(self.config.service, event_type or "?", "dead_lettered").inc()
+            return None
+        if envelope.type not in self.handlers:
+            metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, "skipped").inc()
+            return None
+        return envelope
+
+    async def _apply_together(self, decoded: list[tuple[ConsumerRecord, Envelope]], progress: "_Progress") -> list[str]:
+        outcomes = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            for progress.index, (record, envelope) in enumerate(decoded):
+                outcomes.append(await self._apply_in(conn, record, envelope))
+            progress.index = -1
+        return outcomes
+
+    async def _apply_with_retries(self, record: ConsumerRecord, envelope: Envelope, first_attempt: int = 1) -> str:
+        reason = "failed inside its batch"
+        attempt = first_attempt - 1
+        for attempt in range(first_attempt, self.config.max_attempts + 1):
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    return await self._apply_in(conn, record, envelope)
+            except Exception as error:
+                reason = f"{type(error).__name__}: {error}"
+                with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
+                    log.warning("handler failed", event_type=envelope.type, attempt=attempt, error=reason)
+                if attempt < self.config.max_attempts:
+                    await asyncio.sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
+        with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
+            log.error("handler failed for good; dead-lettering", event_type=envelope.type, attempts=attempt)
+        await self.dead_letter(record, reason, attempts=max(attempt, 1))
+        return "dead_lettered"
+
+    async def _apply_in(self, conn: asyncpg.Connection, record: ConsumerRecord, envelope: Envelope) -> str:
+        """Record the event in the inbox and run its handler, in ``conn``'s open transaction."""
+        started = time.perf_counter()
+        first_time = await conn.fetchval(
+            "INSERT INTO inbox (event_id, event_type, topic, kafka_partition, kafka_offset) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING true",
+            envelope.id, envelope.type, record.topic, record.partition, record.offset,
+        )
+        if not first_time:
+            return "duplicate"
+        with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
+            context = HandlerContext(conn=conn, envelope=envelope, outbox=self.outbox)
+            await self.handlers[envelope.type](context, envelope.data)
+        metrics.HANDLER_LATENCY.labels(self.config.service, envelope.type).observe(time.perf_counter() - started)
+        return "applied"
+
+    async def dead_letter(self, record: ConsumerRecord, reason: str, *, attempts: int) -> None:
+        """Send ``record`` unchanged to its topic's DLQ, with why and where it failed in headers."""
+        headers = list(record.headers or ()) + [
+            ("dlq_error", reason[:2000].encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self.config.group_id.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                          headers=headers)
+        metrics.EVENTS_DEAD_LETTERED.labels(self.config.service).inc()
+
+
+@dataclass
+class _Progress:
+    index: int = -1
+
+
+def _header(record: ConsumerRecord, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode() if isinstance(value, bytes) else value
+    return None

@@ -1,0 +1,121 @@
+"""Database access shared by every service: the asyncpg pool bound to the service's own
+schema, and the migrations runner.
+
+Each service owns one Postgres schema named after it. Its migrations are numbered SQL
+files (``001_accounts.sql``); the kernel's own tables (outbox, inbox) come first from
+``shared/migrations``. Applied versions are recorded in ``<schema>.schema_migrations``;
+an advisory lock keeps two replicas starting together from racing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str
+    version: int
+    name: str
+    sql: str
+
+
+def check_schema_name(schema: str) -> str:
+    """Schema names are interpolated into SQL, so they must be plain identifiers."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(json_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections see ``schema`` first on their search path."""
+    check_schema_name(schema)
+    return await asyncpg.create_pool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"search_path": f"{schema},public", "application_name": f"shebao-{schema}"},
+    )
+
+
+async def connect(database_url: str, schema: str) -> asyncpg.Connection:
+    """One connection bound to ``schema`` (for LISTEN and one-off jobs)."""
+    check_schema_name(schema)
+    conn = await asyncpg.connect(
+        database_url, server_settings={"search_path": f"{schema},public", "application_name": f"shebao-{schema}"}
+    )
+    await _init_connection(conn)
+    return conn
+
+
+def load_migrations(source: str, directory: Path) -> list[Migration]:
+    """The numbered SQL files of ``directory``, in order; a misnamed file is an error."""
+    migrations = []
+    for path in sorted(Path(directory).glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration file {path} must be named NNN_name.sql")
+        migrations.append(Migration(source, int(match.group(1)), path.stem, path.read_text()))
+    versions = [m.version for m in migrations]
+    if len(versions) != len(set(versions)):
+        raise ValueError(f"duplicate migration numbers in {directory}")
+    return migrations
+
+
+async def apply_migrations(database_url: str, schema: str, service_dir: Path | None) -> list[str]:
+    """Create ``schema`` and apply every pending kernel and service migration.
+
+    Returns the names of the migrations applied now (empty when already up to date).
+    """
+    check_schema_name(schema)
+    migrations = load_migrations("kernel", KERNEL_MIGRATIONS)
+    if service_dir is not None:
+        migrations += load_migrations("service", service_dir)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"shebao.migrations.{schema}")
+        try:
+            return await _apply_pending(conn, schema, migrations)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"shebao.migrations.{schema}")
+    finally:
+        await conn.close()
+
+
+async def _apply_pending(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    await conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+                source text NOT NULL, version int NOT NULL, name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (source, version))"""
+    )
+    rows = await conn.fetch(f"SELECT source, version FROM {schema}.schema_migrations")
+    done = {(row["source"], row["version"]) for row in rows}
+    applied = []
+    for migration in migrations:
+        if (migration.source, migration.version) in done:
+            continue
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+            await conn.execute(migration.sql)
+            await conn.execute(
+                f"INSERT INTO {schema}.schema_migrations (source, version, name) VALUES ($1, $2, $3)",
+                migration.source, migration.version, migration.name,
+            )
+        applied.append(f"{migration.source}/{migration.name}")
+    return applied

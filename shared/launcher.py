@@ -1,0 +1,200 @@
+"""``make run``: the whole platform on one machine.
+
+Starts the embedded PostgreSQL (data under ``.shebao/``) and the Tansu broker unless
+``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` point at real ones, creates the topics,
+applies every service's migrations, then runs the four services as separate processes
+with their output interleaved behind a service prefix. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.db import apply_migrations
+from shared.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
+from shared.events import all_topics
+from shared.settings import DEFAULT_PORTS, SERVICE_NAMES
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+_COLOURS = {"enrollment": "36", "documents": "35", "billing": "33", "notifications": "32", "platform": "1"}
+
+
+def say(source: str, line: str) -> None:
+    """Print one line behind a coloured ``[source]`` prefix."""
+    prefix = f"\033[{_COLOURS.get(source, '0')}m{source:>13} |\033[0m" if sys.stdout.isatty() else f"{source:>13} |"
+    print(f"{prefix} {line}", flush=True)
+
+
+@dataclass
+class Platform:
+    """The embedded infrastructure plus the four service processes."""
+
+    state_dir: Path
+    database_url: str | None = None
+    bootstrap_servers: str | None = None
+    topic_prefix: str = ""
+    partitions: int = 3
+    pg_port: int | None = None
+    broker_port: int | None = None
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    durable: bool = True
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start_infrastructure(self) -> None:
+        """Start (or reach) PostgreSQL and Kafka, create topics, apply all migrations."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.database_url is None:
+            self.postgres = EmbeddedPostgres(self.state_dir / "postgres", self.pg_port, durable=self.durable)
+            self.postgres.start(self.state_dir / "postgres.log")
+            self.postgres.create_database("shebao")
+            self.database_url = self.postgres.url("shebao")
+            say("platform", f"embedded PostgreSQL on 127.0.0.1:{self.postgres.port} (data in {self.postgres.data_dir})")
+        if self.bootstrap_servers is None:
+            self.broker = EmbeddedBroker(self.broker_port)
+            self.broker.start(self.state_dir / "broker.log")
+            self.bootstrap_servers = self.broker.bootstrap_servers
+            say("platform", f"embedded Tansu broker on {self.bootstrap_servers}")
+        ensure_topics_sync(self.bootstrap_servers, all_topics(self.topic_prefix), self.partitions)
+        for service in SERVICE_NAMES:
+            applied = asyncio.run(apply_migrations(self.database_url, service, SERVICES_DIR / service / "migrations"))
+            say("platform", f"{service}: {len(applied)} migration(s) applied")
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment one service process runs with."""
+        return {
+            **os.environ,
+            "SHEBAO_SERVICE": service,
+            "SHEBAO_HTTP_PORT": str(self.ports[service]),
+            "SHEBAO_TOPIC_PREFIX": self.topic_prefix,
+            "SHEBAO_TOPIC_PARTITIONS": str(self.partitions),
+            "DATABASE_URL": self.database_url or "",
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers or "",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    def start_service(self, service: str) -> subprocess.Popen:
+        """Start one service as its own process, its output echoed behind its prefix."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"], env=self.service_env(service),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            cwd=SERVICES_DIR.parent,
+        )
+        threading.Thread(target=_echo, args=(service, process), daemon=True).start()
+        self.processes[service] = process
+        return process
+
+    def start_services(self) -> None:
+        for service in SERVICE_NAMES:
+            self.start_service(service)
+
+    def wait_until_ready(self, timeout_s: float = 60.0) -> None:
+        """Block until every service answers ``/readyz`` with 200."""
+        deadline = time.monotonic() + timeout_s
+        pending = set(self.processes)
+        while pending:
+            for service in sorted(pending):
+                if self.processes[service].poll() is not None:
+                    raise RuntimeError(f"{service} exited with code {self.processes[service].returncode}")
+                if _is_ready(self.ports[service]):
+                    pending.discard(service)
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s} s: {sorted(pending)}")
+            time.sleep(0.2)
+
+    def stop_service(self, service: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        """Stop the services (SIGTERM, in parallel), then the broker and PostgreSQL."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for service in list(self.processes):
+            self.stop_service(service)
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def _echo(service: str, process: subprocess.Popen) -> None:
+    for line in process.stdout:
+        say(service, line.rstrip("\n"))
+
+
+def _is_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def run(state_dir: Path) -> int:
+    """Run the platform in the foreground until Ctrl-C or a service dies."""
+    platform = Platform(
+        state_dir=state_dir,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+        topic_prefix=os.environ.get("SHEBAO_TOPIC_PREFIX", ""),
+        pg_port=int(os.environ.get("SHEBAO_EMBEDDED_PG_PORT", "54329")),
+        broker_port=int(os.environ.get("SHEBAO_EMBEDDED_KAFKA_PORT", "19092")),
+    )
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    exit_code = 0
+    try:
+        platform.start_infrastructure()
+        platform.start_services()
+        platform.wait_until_ready()
+        ports = ", ".join(f"{name} http://127.0.0.1:{port}" for name, port in platform.ports.items())
+        say("platform", f"all services ready: {ports}. Ctrl-C stops everything.")
+        while not stopping.wait(0.5):
+            dead = [name for name, proc in platform.processes.items() if proc.poll() is not None]
+            if dead:
+                say("platform", f"service(s) exited unexpectedly: {', '.join(dead)}; stopping")
+                exit_code = 1
+                break
+    except Exception as error:
+        say("platform", f"failed: {type(error).__name__}: {error}")
+        exit_code = 1
+    finally:
+        say("platform", "stopping...")
+        platform.stop()
+        say("platform", "stopped")
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.launcher", description=__doc__)
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--state-dir", type=Path, default=Path(".shebao"))
+    args = parser.parse_args(argv)
+    return run(args.state_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

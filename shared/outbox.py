@@ -1,0 +1,233 @@
+"""Transactional outbox: events are written in the caller's transaction and published
+afterwards by the relay, in order, so that nothing is lost and nothing is sent for a
+change that was rolled back.
+
+Per-key order: ``add_events`` takes a transaction-scoped advisory lock on every
+partition key it writes, so two transactions writing events of the same person are
+serialised and their rows' sequence numbers follow their commit order. The relay
+publishes pending rows by sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from shared import metrics
+from shared.db import connect
+from shared.events import Envelope, topic_for
+from shared.events.topics import TYPE_HEADER
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """Writes envelopes into the service's ``outbox`` table, topic chosen by the event's source."""
+
+    topic_prefix: str = ""
+
+    async def add_events(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+        """Add ``envelopes`` to the outbox inside the caller's open transaction."""
+        if not envelopes:
+            return
+        if not conn.is_in_transaction():
+            raise RuntimeError("outbox writes must happen inside the transaction of the change")
+        keys = [envelope.partition_key().decode() for envelope in envelopes]
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k "
+            "FROM unnest($1::text[]) AS x ORDER BY 1) AS keys",
+            keys,
+        )
+        await conn.execute(
+            """INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])""",
+            [envelope.id for envelope in envelopes],
+            [envelope.type for envelope in envelopes],
+            [topic_for(envelope.source, self.topic_prefix) for envelope in envelopes],
+            keys,
+            [envelope.to_json_bytes() for envelope in envelopes],
+        )
+
+    async def add(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        """Add one envelope (see ``add_events``)."""
+        await self.add_events(conn, [envelope])
+
+
+@dataclass
+class RelayConfig:
+    service: str
+    database_url: str
+    schema: str
+    batch_size: int = 500
+    poll_interval_s: float = 1.0
+    retention: timedelta = timedelta(days=7)
+    backoff_max_s: float = 5.0
+    publish_timeout_s: float = 15.0
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in sequence order and marks them sent.
+
+    Woken by LISTEN/NOTIFY on ``<schema>_outbox``, polling as the fallback. One relay per
+    schema is active at a time (a session advisory lock); others stand by. When the broker
+    or the database is unreachable it retries with backoff: rows stay pending until the
+    broker has acknowledged them.
+    """
+
+    def __init__(self, config: RelayConfig, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
+        self.config = config
+        self.pool = pool
+        self.producer = producer
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.is_leader = False
+
+    async def run(self) -> None:
+        """Run until cancelled or ``stop()`` is called."""
+        failures = 0
+        while not self._stopping:
+            try:
+                await self._run_as_leader()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the relay must outlive any outage
+                failures += 1
+                metrics.RELAY_FAILURES.labels(self.config.service).inc()
+                log.warning("outbox relay interrupted", error=str(error), failures=failures)
+                self.is_leader = False
+                await asyncio.sleep(self._backoff(failures))
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def flush(self) -> int:
+        """Publish everything pending now (used at shutdown); returns how many were sent."""
+        total = 0
+        while sent := await self.publish_pending():
+            total += sent
+        return total
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns the number published."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT seq, event_id, event_type, topic, partition_key, envelope FROM outbox "
+                "WHERE status = 'pending' ORDER BY seq LIMIT $1",
+                self.config.batch_size,
+            )
+        if not rows:
+            return 0
+        try:
+            await asyncio.wait_for(self._send(rows), self.config.publish_timeout_s)
+        except Exception as error:
+            await self._record_failure(rows, error)
+            raise
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL "
+                "WHERE seq = ANY($1::bigint[])",
+                [row["seq"] for row in rows],
+            )
+        metrics.EVENTS_PUBLISHED.labels(self.config.service).inc(len(rows))
+        return len(rows)
+
+    async def purge_sent(self) -> int:
+        """Delete sent rows older than the retention window; returns how many."""
+        async with self.pool.acquire() as conn:
+            status = await conn.execute(
+                "DELETE FROM outbox WHERE status = 'sent' AND sent_at < now() - $1::interval",
+                self.config.retention,
+            )
+        return int(status.split()[-1])
+
+    async def update_lag_metrics(self) -> None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS age "
+                "FROM outbox WHERE status = 'pending'"
+            )
+        metrics.OUTBOX_PENDING.labels(self.config.service).set(row["pending"])
+        metrics.OUTBOX_OLDEST_PENDING_AGE.labels(self.config.service).set(float(row["age"] or 0))
+
+    async def _run_as_leader(self) -> None:
+        listener = await connect(self.config.database_url, self.config.schema)
+        try:
+            await self._wait_for_leadership(listener)
+            await listener.add_listener(f"{self.config.schema}_outbox", self._on_notify)
+            log.info("outbox relay active")
+            await self._publish_loop(listener)
+        finally:
+            self.is_leader = False
+            with contextlib.suppress(Exception):
+                await asyncio.shield(listener.close(timeout=2))
+
+    async def _wait_for_leadership(self, listener: asyncpg.Connection) -> None:
+        lock_key = f"shebao.outbox-relay.{self.config.schema}"
+        while not await listener.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
+            if self._stopping:
+                return
+            await asyncio.sleep(self.config.poll_interval_s * 5)
+        self.is_leader = True
+
+    async def _publish_loop(self, listener: asyncpg.Connection) -> None:
+        cycles = failures = 0
+        while not self._stopping:
+            if listener.is_closed():
+                raise ConnectionError("outbox listener connection closed")
+            self._wake.clear()
+            try:
+                sent = await self.publish_pending()
+                failures = 0
+            except Exception as error:  # broker unreachable: keep the rows, wait, try again
+                failures += 1
+                metrics.RELAY_FAILURES.labels(self.config.service).inc()
+                log.warning("outbox publish failed; will retry", error=f"{type(error).__name__}: {error}",
+                            failures=failures)
+                await asyncio.sleep(self._backoff(failures))
+                continue
+            cycles += 1
+            if cycles % 60 == 1:
+                await self.update_lag_metrics()
+                await self.purge_sent()
+            if sent < self.config.batch_size:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+
+    def _on_notify(self, *_args) -> None:
+        self._wake.set()
+
+    async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
+        deliveries = []
+        for row in rows:
+            headers = [
+                (TYPE_HEADER, row["event_type"].encode()),
+                ("ce_id", str(row["event_id"]).encode()),
+                ("ce_source", self.config.service.encode()),
+            ]
+            deliveries.append(
+                await self.producer.send(
+                    row["topic"], value=bytes(row["envelope"]), key=row["partition_key"].encode(), headers=headers
+                )
+            )
+        await asyncio.gather(*deliveries)
+
+    async def _record_failure(self, rows: Sequence[asyncpg.Record], error: Exception) -> None:
+        with contextlib.suppress(Exception):
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])",
+                    [row["seq"] for row in rows], f"{type(error).__name__}: {error}"[:500],
+                )
+
+    def _backoff(self, failures: int) -> float:
+        return min(self.config.backoff_max_s, 0.1 * 2 ** min(failures, 10))

@@ -1,0 +1,216 @@
+"""One way to build a service process: the FastStream consumer, the outbox relay, the
+HTTP API with health, readiness and metrics, and periodic jobs, started and stopped
+together.
+
+A service describes itself with a ``ServiceDefinition`` in its ``app.py``; ``run_service``
+applies its migrations and serves it until SIGTERM/SIGINT, then stops consuming,
+lets in-flight handlers finish, flushes the outbox relay and closes its connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.consumer import ConsumerConfig, EventConsumer, Handler
+from shared.db import apply_migrations, create_pool
+from shared.errors import install_error_handlers
+from shared.events import EVENT_TYPES, topic_for
+from shared.kafka import faststream_security, new_producer
+from shared.logging import configure_logging
+from shared.outbox import Outbox, OutboxRelay, RelayConfig
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job the service runs every ``interval`` (e.g. a daily scan) while it is up."""
+
+    name: str
+    interval: timedelta
+    run: Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes a service: its name, migrations, event handlers, routes and jobs."""
+
+    name: str
+    migrations_dir: Path | None
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    router: APIRouter | None = None
+    jobs: Sequence[PeriodicJob] = ()
+    on_start: Callable[["ServiceRuntime"], Awaitable[None]] | None = None
+
+    def consumed_topics(self, prefix: str) -> list[str]:
+        """The topics carrying the events this service handles."""
+        unknown = set(self.handlers) - set(EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"handlers for unknown event types: {sorted(unknown)}")
+        return sorted({topic_for(EVENT_TYPES[name].source_service, prefix) for name in self.handlers})
+
+
+class ServiceRuntime:
+    """The running parts of one service process."""
+
+    def __init__(self, definition: ServiceDefinition, settings: Settings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.outbox = Outbox(settings.topic_prefix)
+        self.pool: asyncpg.Pool | None = None
+        self.producer = None
+        self.broker: KafkaBroker | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumer: EventConsumer | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.settings.topic_prefix}shebao.{self.definition.name}"
+
+    async def start(self) -> None:
+        """Connect to the database and the broker and start relay, consumer and jobs."""
+        settings = self.settings
+        self.pool = await create_pool(settings.database_url, settings.schema,
+                                      min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        self.producer = new_producer(settings)
+        await self.producer.start()
+        self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self.broker = KafkaBroker(settings.kafka_bootstrap_servers, security=faststream_security(settings),
+                                  graceful_timeout=15.0, logger=None)
+        if self.definition.handlers:
+            self.consumer = EventConsumer(self._consumer_config(), self.pool, self.producer, self.outbox,
+                                          self.definition.handlers)
+            self.consumer.subscribe(self.broker)
+        await self.broker.start()
+        if self.definition.on_start is not None:
+            await self.definition.on_start(self)
+        for job in self.definition.jobs:
+            self._tasks.append(asyncio.create_task(self._every(job), name=job.name))
+        log.info("service started", topics=self.definition.consumed_topics(settings.topic_prefix))
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight handlers finish), flush the relay, close connections."""
+        if self.broker is not None:
+            await self.broker.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.relay is not None and self.pool is not None:
+            with contextlib.suppress(Exception):
+                flushed = await asyncio.wait_for(self.relay.flush(), 10)
+                log.info("outbox flushed at shutdown", events=flushed)
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.producer.stop(), 10)
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("service stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether the database and the broker answer right now."""
+        checks = {"database": False, "broker": False}
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                async with self.pool.acquire() as conn:
+                    checks["database"] = await conn.fetchval("SELECT true")
+        with contextlib.suppress(Exception):
+            checks["broker"] = bool(await self.broker.ping(timeout=2))
+        return checks
+
+    def _relay_config(self) -> RelayConfig:
+        s = self.settings
+        return RelayConfig(
+            service=self.definition.name, database_url=s.database_url, schema=s.schema,
+            batch_size=s.outbox_batch_size, poll_interval_s=s.outbox_poll_interval_s,
+            retention=timedelta(days=s.outbox_retention_days), backoff_max_s=s.outbox_retry_backoff_max_s,
+        )
+
+    def _consumer_config(self) -> ConsumerConfig:
+        s = self.settings
+        return ConsumerConfig(
+            service=self.definition.name, group_id=self.group_id,
+            topics=self.definition.consumed_topics(s.topic_prefix),
+            max_attempts=s.consumer_max_attempts, retry_backoff_s=s.consumer_retry_backoff_s,
+            batch_size=s.consumer_batch_size,
+        )
+
+    async def _every(self, job: PeriodicJob) -> None:
+        while True:
+            await asyncio.sleep(job.interval.total_seconds())
+            try:
+                await job.run(self)
+            except Exception as error:
+                log.error("periodic job failed", job=job.name, error=f"{type(error).__name__}: {error}")
+
+
+def build_http_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
+    """The service's FastAPI app; its lifespan starts and stops the runtime."""
+    runtime = ServiceRuntime(definition, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=f"Shebao {definition.name}", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(_health_router())
+    if definition.router is not None:
+        app.include_router(definition.router)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def run_service(definition: ServiceDefinition, settings: Settings | None = None) -> None:
+    """Apply migrations, then serve the service until SIGTERM/SIGINT."""
+    settings = settings or Settings(service=definition.name)
+    configure_logging(definition.name, level=settings.log_level, fmt=settings.log_format)
+    applied = asyncio.run(apply_migrations(settings.database_url, settings.schema, definition.migrations_dir))
+    if applied:
+        log.info("migrations applied", migrations=applied)
+    app = build_http_app(definition, settings)
+    uvicorn.run(app, host=settings.http_host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=20)

@@ -1,0 +1,94 @@
+"""Helpers to run the shared runtime in-process against the session's real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.consumer import Handler
+from shared.db import apply_migrations
+from shared.devstack import ensure_topics
+from shared.events import ApplicationWithdrawn, Envelope, all_topics, make_envelope
+from shared.runtime import ServiceDefinition, ServiceRuntime
+from shared.settings import Settings
+
+REGION = "110000"
+
+
+def test_settings(infrastructure, schema: str, prefix: str, **overrides: Any) -> Settings:
+    """Settings for an in-process service on the session's infrastructure, fast timings."""
+    values = dict(
+        service=schema,
+        topic_prefix=prefix,
+        database_url=infrastructure.database_url,
+        kafka_bootstrap_servers=infrastructure.bootstrap_servers,
+        outbox_poll_interval_s=0.2,
+        consumer_max_attempts=3,
+        consumer_retry_backoff_s=0.01,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def start_runtime(
+    infrastructure, *, name: str, schema: str, prefix: str, handlers: dict[str, Handler] | None = None, **overrides: Any
+) -> ServiceRuntime:
+    """Migrate ``schema``, create the prefix's topics and start a runtime for service ``name``."""
+    settings = test_settings(infrastructure, schema, prefix, **overrides)
+    await apply_migrations(settings.database_url, schema, None)
+    await ensure_topics(settings.kafka_bootstrap_servers, all_topics(prefix), 3)
+    runtime = ServiceRuntime(ServiceDefinition(name=name, migrations_dir=None, handlers=handlers or {}), settings)
+    await runtime.start()
+    return runtime
+
+
+def a_withdrawal(person_id: uuid.UUID | None = None) -> Envelope:
+    """An ApplicationWithdrawn event (emitted by enrollment) for ``person_id``."""
+    person_id = person_id or uuid.uuid4()
+    application_id = uuid.uuid4()
+    payload = ApplicationWithdrawn(application_id=application_id, person_id=person_id)
+    return make_envelope(payload, subject=str(application_id), region=REGION)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout_s: float = 30.0, interval_s: float = 0.1) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with its last value after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    value = None
+    while time.monotonic() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s} s (last value: {value!r})")
+
+
+async def read_topic(bootstrap_servers: str, topic: str, expected: int, timeout_s: float = 20.0) -> list:
+    """Read ``expected`` records of ``topic`` from the beginning (no consumer group)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    records: list = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def publish_raw(bootstrap_servers: str, topic: str, value: bytes, key: bytes, headers=()) -> None:
+    """Put bytes on a topic directly, as a misbehaving or replaying producer would."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
+    finally:
+        await producer.stop()

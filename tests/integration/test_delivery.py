@@ -1,0 +1,179 @@
+"""Outbox → relay → broker → inbox → effect, on the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from shared.consumer import HandlerContext
+from shared.events import topic_for
+from shared.events.topics import TYPE_HEADER, dlq_topic
+
+from .harness import a_withdrawal, eventually, publish_raw, read_topic, start_runtime
+
+pytestmark = pytest.mark.integration
+
+
+async def record_effect(ctx: HandlerContext, event) -> None:
+    await ctx.conn.execute(
+        "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", ctx.envelope.id, event.person_id
+    )
+
+
+class Pair:
+    """A producing 'enrollment' runtime and a consuming 'documents' runtime, each with its own schema."""
+
+    def __init__(self, producer, consumer, prefix: str) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.prefix = prefix
+
+    async def write(self, envelopes, *, rollback: bool = False) -> None:
+        class Rollback(Exception):
+            pass
+
+        try:
+            async with self.producer.pool.acquire() as conn, conn.transaction():
+                await self.producer.outbox.add_events(conn, envelopes)
+                if rollback:
+                    raise Rollback
+        except Rollback:
+            pass
+
+    async def effects(self) -> list:
+        async with self.consumer.pool.acquire() as conn:
+            return await conn.fetch("SELECT event_id, person_id FROM effects ORDER BY seq")
+
+    async def effect_ids(self) -> set:
+        return {row["event_id"] for row in await self.effects()}
+
+
+async def start_pair(infrastructure, unique_name: str, handler=record_effect) -> Pair:
+    producer = await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr", prefix=f"{unique_name}.")
+    consumer = await start_runtime(
+        infrastructure, name="documents", schema=f"{unique_name}_doc", prefix=f"{unique_name}.",
+        handlers={"ApplicationWithdrawn": handler},
+    )
+    async with consumer.pool.acquire() as conn:
+        await conn.execute("CREATE TABLE effects (seq bigserial, event_id uuid NOT NULL, person_id uuid NOT NULL)")
+    return Pair(producer, consumer, f"{unique_name}.")
+
+
+@pytest.fixture
+async def pair(infrastructure, unique_name):
+    pair = await start_pair(infrastructure, unique_name)
+    yield pair
+    await pair.consumer.stop()
+    await pair.producer.stop()
+
+
+async def test_event_written_in_one_schema_reaches_handler_of_another_service(pair):
+    event = a_withdrawal()
+
+    await pair.write([event])
+
+    rows = await eventually(pair.effects)
+    assert [(row["event_id"], row["person_id"]) for row in rows] == [(event.id, event.data.person_id)]
+    async with pair.producer.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM outbox WHERE event_id = $1", event.id) == "sent"
+
+
+async def test_rolled_back_transaction_publishes_nothing(pair, infrastructure):
+    rolled_back, committed = a_withdrawal(), a_withdrawal()
+
+    await pair.write([rolled_back], rollback=True)
+    await pair.write([committed])
+
+    await eventually(lambda: _contains(pair, committed.id))
+    assert rolled_back.id not in await pair.effect_ids()
+    topic = topic_for("enrollment", pair.prefix)
+    published = await read_topic(infrastructure.bootstrap_servers, topic, expected=1)
+    assert [record.headers for record in published if str(rolled_back.id).encode() in record.value] == []
+
+
+async def test_same_event_delivered_twice_is_applied_once(pair, infrastructure):
+    event, marker = a_withdrawal(), a_withdrawal()
+    await pair.write([event])
+    await eventually(lambda: _contains(pair, event.id))
+
+    topic = topic_for("enrollment", pair.prefix)
+    headers = [(TYPE_HEADER, b"ApplicationWithdrawn")]
+    await publish_raw(infrastructure.bootstrap_servers, topic, event.to_json_bytes(), event.partition_key(), headers)
+    await pair.write([marker])
+    await eventually(lambda: _contains(pair, marker.id))
+
+    ids = [row["event_id"] for row in await pair.effects()]
+    assert ids.count(event.id) == 1
+
+
+async def test_failing_handler_is_retried_then_dead_lettered_and_partition_moves_on(infrastructure, unique_name):
+    person = uuid.uuid4()
+    poison, after = a_withdrawal(person), a_withdrawal(person)  # same key: same partition
+    attempts: list[uuid.UUID] = []
+
+    async def fragile(ctx: HandlerContext, event) -> None:
+        if ctx.envelope.id == poison.id:
+            attempts.append(ctx.envelope.id)
+            raise ValueError("cannot apply this withdrawal")
+        await record_effect(ctx, event)
+
+    pair = await start_pair(infrastructure, unique_name, handler=fragile)
+    try:
+        await pair.write([poison])
+        await pair.write([after])
+
+        await eventually(lambda: _contains(pair, after.id))
+        assert poison.id not in await pair.effect_ids()
+        assert attempts == [poison.id] * 3
+        dlq = dlq_topic(topic_for("enrollment", pair.prefix))
+        [dead] = await read_topic(infrastructure.bootstrap_servers, dlq, expected=1)
+        headers = dict(dead.headers)
+        assert b"ValueError: cannot apply this withdrawal" in headers["dlq_error"]
+        assert headers[TYPE_HEADER] == b"ApplicationWithdrawn"
+        assert headers["dlq_attempts"] == b"3"
+        assert dead.value == poison.to_json_bytes()
+    finally:
+        await pair.consumer.stop()
+        await pair.producer.stop()
+
+
+async def test_invalid_envelope_goes_straight_to_dead_letters(pair, infrastructure):
+    topic = topic_for("enrollment", pair.prefix)
+    bad = b'{"type": "ApplicationWithdrawn", "data": {"person_id": "not-a-uuid"}}'
+    await publish_raw(infrastructure.bootstrap_servers, topic, bad, b"k", [(TYPE_HEADER, b"ApplicationWithdrawn")])
+    good = a_withdrawal()
+    await pair.write([good])
+
+    await eventually(lambda: _contains(pair, good.id))
+    [dead] = await read_topic(infrastructure.bootstrap_servers, dlq_topic(topic), expected=1)
+    headers = dict(dead.headers)
+    assert headers["dlq_error"].startswith(b"invalid event:")
+    assert headers["dlq_attempts"] == b"0"
+    assert dead.value == bad
+
+
+async def test_events_of_a_person_arrive_in_the_order_they_were_committed(pair):
+    people = [uuid.uuid4() for _ in range(4)]
+    events = [a_withdrawal(people[i % 4]) for i in range(40)]
+
+    await asyncio.gather(*(pair.write([event]) for event in events[:20]))
+    for event in events[20:]:
+        await pair.write([event])
+
+    rows = await eventually(lambda: _count_at_least(pair, 40))
+    async with pair.producer.pool.acquire() as conn:
+        committed = await conn.fetch("SELECT event_id, partition_key FROM outbox ORDER BY seq")
+    for person in people:
+        expected = [row["event_id"] for row in committed if row["partition_key"] == str(person)]
+        assert [row["event_id"] for row in rows if row["person_id"] == person] == expected
+
+
+async def _contains(pair: Pair, event_id) -> bool:
+    return event_id in await pair.effect_ids()
+
+
+async def _count_at_least(pair: Pair, count: int):
+    rows = await pair.effects()
+    return rows if len(rows) >= count else None
