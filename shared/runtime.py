@@ -150,7 +150,8 @@ class ServiceRuntime:
             service=self.definition.name, group_id=self.group_id,
             topics=self.definition.consumed_topics(s.topic_prefix),
             max_attempts=s.consumer_max_attempts, retry_backoff_s=s.consumer_retry_backoff_s,
-            batch_size=s.consumer_batch_size,
+            batch_size=s.consumer_batch_size, session_timeout_ms=s.kafka_session_timeout_ms,
+            heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
         )
 
     async def _every(self, job: PeriodicJob) -> None:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_retry_backoff_s: float = 0.1
     consumer_batch_size: int = 500
+    # A new consumer-group member waits about half of this before its first assignment (Tansu).
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
 
     log_level: str = "INFO"
     log_format: str = "json"

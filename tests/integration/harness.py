@@ -30,6 +30,8 @@ def test_settings(infrastructure, schema: str, prefix: str, **overrides: Any) ->
         outbox_poll_interval_s=0.2,
         consumer_max_attempts=3,
         consumer_retry_backoff_s=0.01,
+        kafka_session_timeout_ms=2_000,
+        kafka_heartbeat_interval_ms=500,
     )
     values.update(overrides)
     return Settings(**values)
@@ -44,7 +46,18 @@ async def start_runtime(
     await ensure_topics(settings.kafka_bootstrap_servers, all_topics(prefix), 3)
     runtime = ServiceRuntime(ServiceDefinition(name=name, migrations_dir=None, handlers=handlers or {}), settings)
     await runtime.start()
+    if runtime.consumer is not None:
+        await wait_until_assigned(runtime)
     return runtime
+
+
+async def wait_until_assigned(runtime: ServiceRuntime, timeout_s: float = 30.0) -> None:
+    """Wait until the runtime's consumer-group member holds its partitions."""
+
+    async def assigned() -> bool:
+        return bool(runtime.consumer.assigned_partitions())
+
+    await eventually(assigned, timeout_s=timeout_s, interval_s=0.05)
 
 
 def a_withdrawal(person_id: uuid.UUID | None = None) -> Envelope:

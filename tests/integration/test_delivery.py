@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from shared.consumer import HandlerContext
+from shared.consumer import HandlerContext, batch_handler
 from shared.events import topic_for
 from shared.events.topics import TYPE_HEADER, dlq_topic
 
@@ -177,3 +177,35 @@ async def _contains(pair: Pair, event_id) -> bool:
 async def _count_at_least(pair: Pair, count: int):
     rows = await pair.effects()
     return rows if len(rows) >= count else None
+
+
+async def test_batch_handler_applies_runs_once_each_in_order(infrastructure, unique_name):
+    calls: list[int] = []
+
+    @batch_handler
+    async def record_effects(ctx, envelopes) -> None:
+        calls.append(len(envelopes))
+        await ctx.conn.executemany(
+            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
+            [(envelope.id, envelope.data.person_id) for envelope in envelopes],
+        )
+
+    pair = await start_pair(infrastructure, unique_name, handler=record_effects)
+    try:
+        person = uuid.uuid4()
+        events = [a_withdrawal(person) for _ in range(30)]
+        await pair.write(events)
+        rows = await eventually(lambda: _count_at_least(pair, 30))
+
+        assert [row["event_id"] for row in rows] == [event.id for event in events]
+        assert sum(calls) == 30
+        topic = topic_for("enrollment", pair.prefix)
+        await publish_raw(infrastructure.bootstrap_servers, topic, events[0].to_json_bytes(),
+                          events[0].partition_key(), [(TYPE_HEADER, b"ApplicationWithdrawn")])
+        marker = a_withdrawal(person)
+        await pair.write([marker])
+        await eventually(lambda: _contains(pair, marker.id))
+        assert len(await pair.effects()) == 31
+    finally:
+        await pair.consumer.stop()
+        await pair.producer.stop()
