@@ -163,17 +163,23 @@ class ServiceRuntime:
                 log.error("periodic job failed", job=job.name, error=f"{type(error).__name__}: {error}")
 
 
-def build_http_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
-    """The service's FastAPI app; its lifespan starts and stops the runtime."""
-    runtime = ServiceRuntime(definition, settings)
+def build_http_app(
+    definition: ServiceDefinition, settings: Settings, runtime: ServiceRuntime | None = None
+) -> FastAPI:
+    """The service's FastAPI app. Without ``runtime`` its lifespan starts and stops a new one;
+    with one (tests), the caller starts and stops it."""
+    manage_runtime = runtime is None
+    runtime = runtime or ServiceRuntime(definition, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await runtime.start()
+        if manage_runtime:
+            await runtime.start()
         try:
             yield
         finally:
-            await runtime.stop()
+            if manage_runtime:
+                await runtime.stop()
 
     app = FastAPI(title=f"Shebao {definition.name}", lifespan=lifespan)
     app.state.settings = settings
@@ -183,6 +189,11 @@ def build_http_app(definition: ServiceDefinition, settings: Settings) -> FastAPI
     if definition.router is not None:
         app.include_router(definition.router)
     return app
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the running service (pool, outbox, settings) behind this request."""
+    return request.app.state.runtime
 
 
 def _health_router() -> APIRouter:
