@@ -56,6 +56,8 @@ class ServiceDefinition:
     router: APIRouter | None = None
     jobs: Sequence[PeriodicJob] = ()
     on_start: Callable[["ServiceRuntime"], Awaitable[None]] | None = None
+    # a Settings subclass with the service's own knobs (e.g. a storage directory)
+    settings_class: type[Settings] = Settings
 
     def consumed_topics(self, prefix: str) -> list[str]:
         """The topics carrying the events this service handles."""
@@ -218,7 +220,7 @@ def _health_router() -> APIRouter:
 
 def run_service(definition: ServiceDefinition, settings: Settings | None = None) -> None:
     """Apply migrations, then serve the service until SIGTERM/SIGINT."""
-    settings = settings or Settings(service=definition.name)
+    settings = settings or definition.settings_class(service=definition.name)
     configure_logging(definition.name, level=settings.log_level, fmt=settings.log_format)
     applied = asyncio.run(apply_migrations(settings.database_url, settings.schema, definition.migrations_dir))
     if applied:

@@ -49,7 +49,7 @@ async def running_service(
 ) -> AsyncIterator[RunningService]:
     """Start ``definition`` with its own fresh schema (``<prefix-without-dot>_<name>``) and topic prefix."""
     schema = schema or f"{prefix.rstrip('.')}_{definition.name}"
-    settings = test_settings(infrastructure, schema, prefix, **overrides)
+    settings = test_settings(infrastructure, schema, prefix, definition.settings_class, **overrides)
     await apply_migrations(settings.database_url, schema, definition.migrations_dir)
     await ensure_topics(settings.kafka_bootstrap_servers, all_topics(prefix), 3)
     runtime = ServiceRuntime(definition, settings)

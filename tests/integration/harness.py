@@ -20,7 +20,9 @@ from shared.settings import Settings
 REGION = "110000"
 
 
-def test_settings(infrastructure, schema: str, prefix: str, **overrides: Any) -> Settings:
+def test_settings(
+    infrastructure, schema: str, prefix: str, settings_class: type[Settings] = Settings, **overrides: Any
+) -> Settings:
     """Settings for an in-process service on the session's infrastructure, fast timings."""
     values = dict(
         service=schema,
@@ -34,7 +36,7 @@ def test_settings(infrastructure, schema: str, prefix: str, **overrides: Any) ->
         kafka_heartbeat_interval_ms=500,
     )
     values.update(overrides)
-    return Settings(**values)
+    return settings_class(**values)
 
 
 async def start_runtime(
