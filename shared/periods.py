@@ -13,7 +13,9 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone, tzinfo
+import os
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -40,9 +42,28 @@ FREQUENCY_MONTHS: dict[str, int] = {
 _MONTH_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
+CLOCK_FILE_ENV = "SHEBAO_CLOCK_FILE"
+
+
 def now_utc() -> datetime:
-    """Return the current instant as an aware datetime in UTC."""
-    return datetime.now(timezone.utc)
+    """Return the current instant as an aware datetime in UTC.
+
+    Every service asks this one function for "now". When ``SHEBAO_CLOCK_FILE`` names a file,
+    the clock runs ahead by the number of seconds written in it: end-to-end tests and
+    training drills use it to let a whole platform of processes live through due dates and
+    90 overdue days in minutes. Production never sets it.
+    """
+    return datetime.now(timezone.utc) + _clock_offset()
+
+
+def _clock_offset() -> timedelta:
+    path = os.environ.get(CLOCK_FILE_ENV)
+    if not path:
+        return timedelta(0)
+    try:
+        return timedelta(seconds=float(Path(path).read_text().strip() or 0))
+    except (OSError, ValueError):
+        return timedelta(0)
 
 
 def business_date(at: datetime, tz: tzinfo = DEFAULT_TZ) -> date:

@@ -1,16 +1,18 @@
-"""Wiring of the enrollment service: handlers, routes and jobs on the shared runtime."""
+"""Wiring of the enrollment service: handlers, routes and settings on the shared runtime."""
 
 from pathlib import Path
 
 from shared.runtime import ServiceDefinition, run_service
 from services.enrollment.api import router
 from services.enrollment.handlers import HANDLERS
+from services.enrollment.settings import EnrollmentSettings
 
 SERVICE = ServiceDefinition(
     name="enrollment",
     migrations_dir=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
     router=router,
+    settings_class=EnrollmentSettings,
 )
 
 

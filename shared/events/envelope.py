@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.periods import now_utc
 from shared.events.topics import CORRELATION_HEADER, ID_HEADER, SERVICES, SOURCE_HEADER, TYPE_HEADER
 
 Region = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
@@ -158,7 +159,7 @@ def make_envelope(
         type=payload.event_type(),
         source=payload.source_service,
         subject=str(subject),
-        time=time or datetime.now(UTC),
+        time=time or now_utc(),
         dataschema=payload.dataschema(),
         region=region,
         correlationid=correlationid or event_id,

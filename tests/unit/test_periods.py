@@ -227,3 +227,14 @@ def test_due_date():
 def test_due_day_out_of_range(bad):
     with pytest.raises(ValueError):
         due_date(Month(2025, 7), bad)
+
+
+def test_clock_file_moves_now_ahead_by_its_offset(tmp_path, monkeypatch):
+    from shared.periods import CLOCK_FILE_ENV, now_utc
+
+    clock = tmp_path / "clock"
+    clock.write_text("86400")
+    monkeypatch.setenv(CLOCK_FILE_ENV, str(clock))
+    ahead = now_utc()
+    monkeypatch.delenv(CLOCK_FILE_ENV)
+    assert 86390 < (ahead - now_utc()).total_seconds() <= 86400

@@ -1,0 +1,9 @@
+"""The enrollment service's domain: pure rules and records, no I/O.
+
+- ``retirement``: the statutory retirement age of the 2025 reform.
+- ``policy``: the regional policies projected from ``PolicyPublished``.
+- ``eligibility``: who may apply for what.
+- ``coverage``: start, change and last months; the medical waiting period.
+- ``lifecycle``: the states of applications and enrolments.
+- ``model``: applications and enrolments and the decisions taken on them.
+"""

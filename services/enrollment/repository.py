@@ -1,0 +1,308 @@
+"""All SQL of the enrollment service (asyncpg); every function runs on the caller's connection,
+inside the caller's transaction when there is one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from shared.periods import Month
+
+from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES
+from services.enrollment.domain.lifecycle import OPEN_APPLICATION, OPEN_ENROLLMENT
+from services.enrollment.domain.model import Application, Cause, Enrollment, Transition
+from services.enrollment.domain.policy import Policy
+from services.enrollment.domain.retirement import RetirementCategory
+from shared.resident_id import ResidentId
+
+# --- policies ----------------------------------------------------------------------------
+
+
+async def save_policy(conn: asyncpg.Connection, policy: Policy, published_by: UUID) -> None:
+    """Keep one policy version; a version published again for the same date replaces it."""
+    await conn.execute(
+        """INSERT INTO policies (region, programme, effective_from, base_floor, base_ceiling, frequencies, published_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (region, programme, effective_from) DO UPDATE
+           SET base_floor = EXCLUDED.base_floor, base_ceiling = EXCLUDED.base_ceiling,
+               frequencies = EXCLUDED.frequencies, published_by = EXCLUDED.published_by, received_at = now()""",
+        policy.region, policy.programme, policy.effective_from, policy.base_floor, policy.base_ceiling,
+        list(policy.frequencies), published_by,
+    )
+
+
+async def region_policies(conn: asyncpg.Connection, region: str) -> list[Policy]:
+    """Every known policy version of ``region`` (a handful of rows per programme)."""
+    rows = await conn.fetch(
+        "SELECT region, programme, effective_from, base_floor, base_ceiling, frequencies "
+        "FROM policies WHERE region = $1",
+        region,
+    )
+    return [Policy(**{**dict(row), "frequencies": tuple(row["frequencies"])}) for row in rows]
+
+
+# --- persons -----------------------------------------------------------------------------
+
+
+async def lock_person(conn: asyncpg.Connection, person_id: UUID) -> None:
+    """Serialise the transactions that decide about one person (two applications at once)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"enrollment.person.{person_id}")
+
+
+async def save_person(
+    conn: asyncpg.Connection, person_id: UUID, resident_id: ResidentId, *, name: str,
+    retirement_category: RetirementCategory, region: str, phone: str, email: str | None, language: str,
+) -> None:
+    """Create the person once per ID number; a later application refreshes the contact details."""
+    await conn.execute(
+        """INSERT INTO persons (person_id, id_number, name, birth_date, sex, retirement_category, region,
+                                phone, email, language)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (person_id) DO UPDATE
+           SET phone = EXCLUDED.phone, email = EXCLUDED.email, language = EXCLUDED.language,
+               retirement_category = EXCLUDED.retirement_category, updated_at = now()""",
+        person_id, resident_id.number, name, resident_id.birth_date, resident_id.sex, retirement_category,
+        region, phone, email, language,
+    )
+
+
+async def retirement_category_of(conn: asyncpg.Connection, person_id: UUID) -> RetirementCategory | None:
+    """The retirement category on the person's record, if the person is known."""
+    return await conn.fetchval("SELECT retirement_category FROM persons WHERE person_id = $1", person_id)
+
+
+async def person_exists(conn: asyncpg.Connection, person_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM persons WHERE person_id = $1", person_id))
+
+
+async def person_regions(conn: asyncpg.Connection, person_id: UUID) -> set[str]:
+    """The regions the person has applied in."""
+    rows = await conn.fetch("SELECT DISTINCT region FROM applications WHERE person_id = $1", person_id)
+    return {row["region"] for row in rows}
+
+
+async def covered_programmes(conn: asyncpg.Connection, person_id: UUID) -> tuple[set[str], set[str]]:
+    """The programmes the person is enrolled in, and those of their open applications."""
+    enrolled = await conn.fetch(
+        "SELECT programme FROM enrollments WHERE person_id = $1 AND status = ANY($2::text[])",
+        person_id, sorted(OPEN_ENROLLMENT),
+    )
+    applied = await conn.fetch(
+        "SELECT DISTINCT unnest(programmes) AS programme FROM applications "
+        "WHERE person_id = $1 AND status = ANY($2::text[])",
+        person_id, sorted(OPEN_APPLICATION),
+    )
+    return {row["programme"] for row in enrolled}, {row["programme"] for row in applied}
+
+
+# --- applications ------------------------------------------------------------------------
+
+
+async def insert_application(
+    conn: asyncpg.Connection, application: Application, *, phone: str, email: str | None, language: str
+) -> None:
+    await conn.execute(
+        """INSERT INTO applications (application_id, person_id, region, programmes, declared_base, medical_base,
+                                     frequency, retirement_category, phone, email, language, status, submitted_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+        application.application_id, application.person_id, application.region, list(application.programmes),
+        application.declared_base, application.medical_base, application.frequency,
+        application.retirement_category, phone, email, language, application.status, application.submitted_at,
+    )
+
+
+_APPLICATION_COLUMNS = (
+    "application_id, person_id, region, programmes, declared_base, medical_base, frequency, "
+    "retirement_category, status, submitted_at, decided_at, rejected_materials, rejection_reasons"
+)
+
+
+async def get_application(conn: asyncpg.Connection, application_id: UUID, *, for_update: bool = False) -> Application | None:
+    """The application, locked for the rest of the transaction when ``for_update``."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_APPLICATION_COLUMNS} FROM applications WHERE application_id = $1{lock}", application_id
+    )
+    return _application(row) if row else None
+
+
+async def person_applications(conn: asyncpg.Connection, person_id: UUID, region: str | None = None) -> list[Application]:
+    """The person's applications (of one region when given), newest first."""
+    rows = await conn.fetch(
+        f"SELECT {_APPLICATION_COLUMNS} FROM applications WHERE person_id = $1 AND ($2::text IS NULL OR region = $2) "
+        "ORDER BY submitted_at DESC",
+        person_id, region,
+    )
+    return [_application(row) for row in rows]
+
+
+def _application(row: asyncpg.Record) -> Application:
+    values = dict(row)
+    values["programmes"] = tuple(values["programmes"])
+    values["rejected_materials"] = tuple(values["rejected_materials"])
+    values["rejection_reasons"] = tuple(values["rejection_reasons"])
+    return Application(**values)
+
+
+async def set_application_status(
+    conn: asyncpg.Connection, application_id: UUID, status: str, *, decided: bool = False,
+    rejection_reasons: Sequence[str] = (),
+) -> None:
+    await conn.execute(
+        """UPDATE applications SET status = $2, decided_at = CASE WHEN $3 THEN now() ELSE decided_at END,
+                  rejection_reasons = $4
+           WHERE application_id = $1""",
+        application_id, status, decided, list(rejection_reasons),
+    )
+
+
+async def set_rejected_materials(conn: asyncpg.Connection, application_id: UUID, rejected: list[dict[str, Any]]) -> None:
+    await conn.execute(
+        "UPDATE applications SET rejected_materials = $2 WHERE application_id = $1", application_id, rejected
+    )
+
+
+# --- enrolments --------------------------------------------------------------------------
+
+
+async def insert_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) -> None:
+    await conn.execute(
+        """INSERT INTO enrollments (enrollment_id, person_id, application_id, region, programme, base, frequency,
+                                    start_month, terms_from, status, waiting_until, activated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+        enrollment.enrollment_id, enrollment.person_id, enrollment.application_id, enrollment.region,
+        enrollment.programme, enrollment.base, enrollment.frequency, str(enrollment.start_month),
+        str(enrollment.terms_from), enrollment.status, enrollment.waiting_until, enrollment.activated_at,
+    )
+
+
+_ENROLLMENT_COLUMNS = (
+    "enrollment_id, person_id, application_id, region, programme, base, frequency, start_month, terms_from, "
+    "status, activated_at, waiting_until, suspended_since, last_month"
+)
+
+
+def _enrollment(row: asyncpg.Record) -> Enrollment:
+    values = dict(row)
+    for month in ("start_month", "terms_from", "last_month"):
+        values[month] = Month.parse(values[month]) if values[month] else None
+    return Enrollment(**values)
+
+
+async def get_enrollment(conn: asyncpg.Connection, enrollment_id: UUID, *, for_update: bool = False) -> Enrollment | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE enrollment_id = $1{lock}", enrollment_id
+    )
+    return _enrollment(row) if row else None
+
+
+async def person_enrollments(conn: asyncpg.Connection, person_id: UUID, region: str | None = None) -> list[Enrollment]:
+    """The person's enrolments (of one region when given), oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE person_id = $1 AND ($2::text IS NULL OR region = $2) "
+        "ORDER BY activated_at, programme",
+        person_id, region,
+    )
+    return [_enrollment(row) for row in rows]
+
+
+async def application_enrollments(conn: asyncpg.Connection, application_id: UUID) -> list[Enrollment]:
+    """The enrolments an application started."""
+    rows = await conn.fetch(
+        f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE application_id = $1 ORDER BY programme", application_id
+    )
+    return [_enrollment(row) for row in rows]
+
+
+async def enrollments_in(
+    conn: asyncpg.Connection, person_id: UUID, programmes: Iterable[str], status: str
+) -> list[Enrollment]:
+    """The person's enrolments of ``programmes`` in ``status``, locked for update."""
+    rows = await conn.fetch(
+        f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments "
+        "WHERE person_id = $1 AND programme = ANY($2::text[]) AND status = $3 ORDER BY programme FOR UPDATE",
+        person_id, list(programmes), status,
+    )
+    return [_enrollment(row) for row in rows]
+
+
+async def last_medical_cover(conn: asyncpg.Connection, person_id: UUID) -> Month | None:
+    """The last month an ended medical enrolment of the person covered (None: never covered here)."""
+    last = await conn.fetchval(
+        "SELECT max(last_month) FROM enrollments "
+        "WHERE person_id = $1 AND programme = ANY($2::text[]) AND status = 'terminated'",
+        person_id, sorted(MEDICAL_PROGRAMMES),
+    )
+    return Month.parse(last) if last else None
+
+
+async def set_enrollment_terms(
+    conn: asyncpg.Connection, enrollment_id: UUID, base: Decimal, frequency: str, terms_from: Month
+) -> None:
+    await conn.execute(
+        "UPDATE enrollments SET base = $2, frequency = $3, terms_from = $4 WHERE enrollment_id = $1",
+        enrollment_id, base, frequency, str(terms_from),
+    )
+
+
+async def suspend_enrollment(conn: asyncpg.Connection, enrollment_id: UUID, since: date) -> None:
+    await conn.execute(
+        "UPDATE enrollments SET status = 'suspended', suspended_since = $2 WHERE enrollment_id = $1",
+        enrollment_id, since,
+    )
+
+
+async def reinstate_enrollment(conn: asyncpg.Connection, enrollment_id: UUID, waiting_until: date | None) -> None:
+    await conn.execute(
+        "UPDATE enrollments SET status = 'active', suspended_since = NULL, "
+        "waiting_until = COALESCE($2, waiting_until) WHERE enrollment_id = $1",
+        enrollment_id, waiting_until,
+    )
+
+
+async def terminate_enrollment(conn: asyncpg.Connection, enrollment_id: UUID, last_month: Month) -> None:
+    await conn.execute(
+        "UPDATE enrollments SET status = 'terminated', last_month = $2 WHERE enrollment_id = $1",
+        enrollment_id, str(last_month),
+    )
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+async def record_transition(
+    conn: asyncpg.Connection, aggregate: str, aggregate_id: UUID, *, from_status: str | None, to_status: str,
+    cause: Cause, event_type: str | None = None, event_id: UUID | None = None, detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO transitions (aggregate, aggregate_id, from_status, to_status, event_type, event_id,
+                                    cause_event_id, cause_request, detail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause.event_id, cause.request,
+        detail or {},
+    )
+
+
+async def history(conn: asyncpg.Connection, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Transition]]:
+    """The recorded transitions of each aggregate, in the order they happened."""
+    rows = await conn.fetch(
+        "SELECT aggregate_id, at, from_status, to_status, event_type, event_id, cause_event_id, cause_request, detail "
+        "FROM transitions WHERE aggregate_id = ANY($1::uuid[]) ORDER BY seq",
+        list(aggregate_ids),
+    )
+    steps: dict[UUID, list[Transition]] = {aggregate_id: [] for aggregate_id in aggregate_ids}
+    for row in rows:
+        steps[row["aggregate_id"]].append(Transition(
+            at=row["at"], from_status=row["from_status"], to_status=row["to_status"],
+            event_type=row["event_type"], event_id=row["event_id"],
+            cause=Cause(event_id=row["cause_event_id"], request=row["cause_request"]),
+            detail=row["detail"] if isinstance(row["detail"], dict) else json.loads(row["detail"]),
+        ))
+    return steps
