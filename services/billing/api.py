@@ -1,5 +1,257 @@
-"""HTTP routes of the billing service (its issue adds the domain routes)."""
+"""HTTP routes of the billing service: validate, authorize, call the operations."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.auth import Principal, current_principal, ensure_person_access, forbidden, require_role
+from shared.errors import ApiError
+from shared.events import Frequency, Programme
+from shared.events.envelope import Region
+from shared.money import MoneyField, NonNegativeMoney, Rate
+from shared.periods import business_date, now_utc
+from shared.runtime import get_runtime
+
+from services.billing import views
+from services.billing.domain.policy import Policy
+from services.billing.domain.voucher import ALGORITHM, verify_with
+from services.billing.operations.billing_run import run_billing
+from services.billing.operations.common import Conflict, Rejected
+from services.billing.operations.overdue import scan_overdue
+from services.billing.operations.payments import PaymentRequest, take_payment, voucher_of, voucher_signer
+from services.billing.operations.policies import policies_in_force, publish_policy
 
 router = APIRouter(prefix="/v1", tags=["billing"])
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
+BillStatus = Literal["open", "overdue", "paid", "missed", "cancelled"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyVersion(_Body):
+    region: Region
+    programme: Programme
+    effective_from: date
+    base_floor: NonNegativeMoney | None = None
+    base_ceiling: NonNegativeMoney | None = None
+    rate: Rate | None = None
+    personal_account_rate: Rate | None = None
+    flat_amount: NonNegativeMoney | None = None
+    flat_period: Literal["month", "year"] | None = None
+    frequencies: Annotated[list[Frequency], Field(min_length=1)]
+    due_day: Annotated[int, Field(ge=1, le=31)]
+    grace_days: Annotated[int, Field(ge=0)]
+    late_fee_daily_rate: Rate
+    back_payment_allowed: bool
+    back_payment_limit_days: int | None = None
+
+    def to_policy(self) -> Policy:
+        return Policy(**{**self.model_dump(), "frequencies": tuple(self.frequencies)})
+
+
+class Payment(_Body):
+    person_id: uuid.UUID
+    amount: MoneyField
+    channel: Label
+    channel_txn_id: Label
+    paid_at: AwareDatetime
+
+
+class JobRun(_Body):
+    as_of: date
+    region: Region | None = None
+
+
+class PresentedVoucher(_Body):
+    document: dict[str, Any]
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _today(runtime) -> date:
+    return business_date(now_utc(), runtime.settings.tz)
+
+
+def _unprocessable(error: Rejected) -> ApiError:
+    return ApiError(422, "rule_violated", [{"field": field, "reason": reason} for field, reason in error.problems])
+
+
+def _conflict(error: Conflict) -> ApiError:
+    return ApiError(409, "conflict", [{"field": error.field, "reason": error.reason}])
+
+
+def _not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", [{"reason": f"no such {what}"}])
+
+
+# policies
+
+
+@router.get("/policies")
+async def get_policies(
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    on: date | None = None,
+    principal: Principal = Depends(current_principal),
+    runtime=Depends(get_runtime),
+) -> dict:
+    """The versions in force on ``on`` (today by default), per programme, in one region or all."""
+    on = on or _today(runtime)
+    return {"on": on.isoformat(), "policies": [views.policy(p) for p in await policies_in_force(runtime, on, region)]}
+
+
+@router.post("/policies", status_code=201)
+async def post_policy(
+    body: PolicyVersion, principal: Principal = Depends(require_role("admin")), runtime=Depends(get_runtime),
+) -> dict:
+    """Publish a new version, taking effect on the 1st of a future month."""
+    if body.region != principal.region:
+        raise forbidden(f"this token is scoped to region {principal.region}")
+    policy = body.to_policy()
+    try:
+        policy_id = await publish_policy(runtime, policy, _today(runtime))
+    except Rejected as error:
+        raise _unprocessable(error) from error
+    except Conflict as error:
+        raise _conflict(error) from error
+    return {"policy_id": str(policy_id), **views.policy(policy)}
+
+
+# operations
+
+
+def _job_regions(body: JobRun, principal: Principal) -> list[str]:
+    region = body.region or principal.region
+    if region != principal.region:
+        raise forbidden(f"this token is scoped to region {principal.region}")
+    return [region]
+
+
+@router.post("/ops/billing-run")
+async def post_billing_run(
+    body: JobRun, principal: Principal = Depends(require_role("ops")), runtime=Depends(get_runtime),
+) -> dict:
+    """The daily billing run for ``as_of`` in the caller's region; running it again changes nothing."""
+    return (await run_billing(runtime, body.as_of, _job_regions(body, principal))).as_dict()
+
+
+@router.post("/ops/overdue-scan")
+async def post_overdue_scan(
+    body: JobRun, principal: Principal = Depends(require_role("ops")), runtime=Depends(get_runtime),
+) -> dict:
+    """The daily overdue scan for ``as_of`` in the caller's region; idempotent."""
+    return (await scan_overdue(runtime, body.as_of, _job_regions(body, principal))).as_dict()
+
+
+# payments and vouchers
+
+
+@router.post("/payments", status_code=201)
+async def post_payment(
+    body: Payment, response: Response, principal: Principal = Depends(require_role("channel")),
+    runtime=Depends(get_runtime),
+) -> dict:
+    """Apply a payment; the same channel transaction again answers 200 with the first result."""
+    request = PaymentRequest(body.person_id, body.amount, body.channel, body.channel_txn_id, body.paid_at)
+    try:
+        outcome = await take_payment(runtime, request)
+    except Rejected as error:
+        raise _unprocessable(error) from error
+    except Conflict as error:
+        raise _conflict(error) from error
+    if not outcome.created:
+        response.status_code = 200
+    return outcome.result
+
+
+@router.get("/vouchers/public-key")
+async def get_voucher_key(principal: Principal = Depends(current_principal), runtime=Depends(get_runtime)) -> dict:
+    """The key anyone can check vouchers with, offline."""
+    signer = voucher_signer(runtime.settings)
+    return {"algorithm": ALGORITHM, "key_id": signer.key_id, "public_key": signer.public_key_b64}
+
+
+@router.post("/vouchers/verify")
+async def verify_presented_voucher(
+    body: PresentedVoucher, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+) -> dict:
+    """Whether a voucher someone shows us is one we signed, unchanged."""
+    signer = voucher_signer(runtime.settings)
+    valid = verify_with(signer.public_key_b64, body.document, body.signature)
+    return {"voucher_no": body.document.get("voucher_no"), "valid": valid, "algorithm": ALGORITHM,
+            "key_id": signer.key_id}
+
+
+async def _voucher_for(runtime, voucher_no: str, principal: Principal):
+    voucher = await voucher_of(runtime, voucher_no)
+    if voucher is None:
+        raise _not_found("voucher")
+    ensure_person_access(principal, voucher.person_id, voucher.region, allow_channel=True)
+    return voucher
+
+
+@router.get("/vouchers/{voucher_no}")
+async def get_voucher(
+    voucher_no: str, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+) -> dict:
+    voucher = await _voucher_for(runtime, voucher_no, principal)
+    return views.voucher(voucher, voucher_signer(runtime.settings).public_key_b64)
+
+
+@router.get("/vouchers/{voucher_no}/verify")
+async def verify_voucher(
+    voucher_no: str, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+) -> dict:
+    """Whether the voucher we keep still carries a valid signature (nothing altered it)."""
+    voucher = await _voucher_for(runtime, voucher_no, principal)
+    signer = voucher_signer(runtime.settings)
+    valid = voucher.key_id == signer.key_id and signer.verify(voucher.document, voucher.signature)
+    return {"voucher_no": voucher_no, "valid": valid, "algorithm": voucher.algorithm, "key_id": voucher.key_id}
+
+
+# what a person can look up
+
+
+async def _person_region(runtime, person_id: uuid.UUID, principal: Principal, *, allow_channel: bool) -> str:
+    if principal.role == "resident":
+        ensure_person_access(principal, person_id)
+    region = await views.person_region(runtime, person_id)
+    if region is None:
+        raise _not_found("person")
+    ensure_person_access(principal, person_id, region, allow_channel=allow_channel)
+    return region
+
+
+@router.get("/persons/{person_id}/bills")
+async def get_bills(
+    person_id: uuid.UUID, status: BillStatus | None = None, principal: Principal = Depends(current_principal),
+    runtime=Depends(get_runtime),
+) -> dict:
+    """The person's bills (newest first): lines, what is paid, what is still owed today."""
+    await _person_region(runtime, person_id, principal, allow_channel=True)
+    bills = await views.bills(runtime, person_id, status, _today(runtime))
+    return {"person_id": str(person_id), "bills": bills}
+
+
+@router.get("/persons/{person_id}/statement")
+async def get_statement(
+    person_id: uuid.UUID, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+) -> dict:
+    """The contribution record: months paid and missed per programme, years, personal account."""
+    region = await _person_region(runtime, person_id, principal, allow_channel=False)
+    return await views.statement(runtime, person_id, region, _today(runtime))
+
+
+@router.get("/persons/{person_id}/vouchers")
+async def get_person_vouchers(
+    person_id: uuid.UUID, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+) -> dict:
+    """Every voucher of the person, newest first."""
+    await _person_region(runtime, person_id, principal, allow_channel=False)
+    return {"person_id": str(person_id), "vouchers": await views.vouchers(runtime, person_id)}

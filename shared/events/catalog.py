@@ -29,6 +29,9 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
 
 Programmes = Annotated[tuple[Programme, ...], Field(min_length=1)]
+PersonId = Annotated[
+    UUID, Field(description="The person: uuid5 of the normalised resident ID number (shared/identity.py)")
+]
 
 
 class _Part(BaseModel):
@@ -41,9 +44,9 @@ class _Part(BaseModel):
 class Contact(_Part):
     """How to reach the applicant."""
 
-    phone: Text
-    email: str | None = None
-    language: Language
+    phone: Text = Field(description="Mobile number for notices")
+    email: str | None = Field(default=None, description="E-mail address for notices, when given")
+    language: Language = Field(description="Language the person reads notices in")
 
 
 class ApplicationSubmitted(EventPayload):
@@ -51,15 +54,17 @@ class ApplicationSubmitted(EventPayload):
 
     source_service = "enrollment"
 
-    application_id: UUID
-    person_id: UUID
-    region: Region
-    programmes: Programmes
-    declared_base: NonNegativeMoney
-    medical_base: NonNegativeMoney | None = None
-    frequency: Frequency
-    retirement_category: str | None = None
-    contact: Contact
+    application_id: UUID = Field(description="Id of the application")
+    person_id: PersonId
+    region: Region = Field(description="Region applied in (GB/T 2260 code)")
+    programmes: Programmes = Field(description="Programmes applied for")
+    declared_base: NonNegativeMoney = Field(description="Monthly contribution base the resident declared (CNY)")
+    medical_base: NonNegativeMoney | None = Field(
+        default=None, description="Separate monthly base for the medical programmes, when declared (else declared_base)"
+    )
+    frequency: Frequency = Field(description="How often the resident wants to pay")
+    retirement_category: str | None = Field(default=None, description="Retirement category declared, if any")
+    contact: Contact = Field(description="How to reach the applicant")
 
 
 class ApplicationRejected(EventPayload):
@@ -67,9 +72,11 @@ class ApplicationRejected(EventPayload):
 
     source_service = "enrollment"
 
-    application_id: UUID
-    person_id: UUID
-    reasons: Annotated[tuple[Text, ...], Field(min_length=1)]
+    application_id: UUID = Field(description="Id of the application")
+    person_id: PersonId
+    reasons: Annotated[tuple[Text, ...], Field(min_length=1)] = Field(
+        description="Why it was refused, one reason each"
+    )
 
 
 class ApplicationWithdrawn(EventPayload):
@@ -77,8 +84,8 @@ class ApplicationWithdrawn(EventPayload):
 
     source_service = "enrollment"
 
-    application_id: UUID
-    person_id: UUID
+    application_id: UUID = Field(description="Id of the application")
+    person_id: PersonId
 
 
 class EnrollmentActivated(EventPayload):
@@ -86,15 +93,17 @@ class EnrollmentActivated(EventPayload):
 
     source_service = "enrollment"
 
-    enrollment_id: UUID
-    person_id: UUID
-    application_id: UUID
-    region: Region
-    programme: Programme
-    base: NonNegativeMoney
-    frequency: Frequency
-    start_month: Month
-    waiting_until: date | None = None
+    enrollment_id: UUID = Field(description="Id of the enrolment (one per person and programme)")
+    person_id: PersonId
+    application_id: UUID = Field(description="The application it came from")
+    region: Region = Field(description="Region of the coverage (GB/T 2260 code)")
+    programme: Programme = Field(description="Programme covered")
+    base: NonNegativeMoney = Field(description="Monthly contribution base (CNY)")
+    frequency: Frequency = Field(description="How often it is billed")
+    start_month: Month = Field(description="First month covered and billed")
+    waiting_until: date | None = Field(
+        default=None, description="Medical programmes after a gap in coverage: benefits start after this date"
+    )
 
 
 class EnrollmentChanged(EventPayload):
@@ -102,12 +111,12 @@ class EnrollmentChanged(EventPayload):
 
     source_service = "enrollment"
 
-    enrollment_id: UUID
-    person_id: UUID
-    programme: Programme
-    base: NonNegativeMoney
-    frequency: Frequency
-    effective_month: Month
+    enrollment_id: UUID = Field(description="Id of the enrolment")
+    person_id: PersonId
+    programme: Programme = Field(description="Programme covered")
+    base: NonNegativeMoney = Field(description="New monthly contribution base (CNY)")
+    frequency: Frequency = Field(description="New billing frequency")
+    effective_month: Month = Field(description="First month the change applies to")
 
 
 class EnrollmentSuspended(EventPayload):
@@ -115,11 +124,11 @@ class EnrollmentSuspended(EventPayload):
 
     source_service = "enrollment"
 
-    enrollment_id: UUID
-    person_id: UUID
-    programme: Programme
-    reason: Text
-    since: date
+    enrollment_id: UUID = Field(description="Id of the enrolment")
+    person_id: PersonId
+    programme: Programme = Field(description="Programme covered")
+    reason: Text = Field(description="Why, e.g. a bill 90 days overdue")
+    since: date = Field(description="Date from which coverage is suspended")
 
 
 class EnrollmentReinstated(EventPayload):
@@ -127,10 +136,12 @@ class EnrollmentReinstated(EventPayload):
 
     source_service = "enrollment"
 
-    enrollment_id: UUID
-    person_id: UUID
-    programme: Programme
-    waiting_until: date | None = None
+    enrollment_id: UUID = Field(description="Id of the enrolment")
+    person_id: PersonId
+    programme: Programme = Field(description="Programme covered")
+    waiting_until: date | None = Field(
+        default=None, description="Benefits resume after this date, when a waiting period applies"
+    )
 
 
 class EnrollmentTerminated(EventPayload):
@@ -138,11 +149,11 @@ class EnrollmentTerminated(EventPayload):
 
     source_service = "enrollment"
 
-    enrollment_id: UUID
-    person_id: UUID
-    programme: Programme
-    reason: Text
-    last_month: Month
+    enrollment_id: UUID = Field(description="Id of the enrolment")
+    person_id: PersonId
+    programme: Programme = Field(description="Programme covered")
+    reason: Text = Field(description="Why coverage ended")
+    last_month: Month = Field(description="Last month covered")
 
 
 # documents
@@ -153,20 +164,20 @@ class DocumentReceived(EventPayload):
 
     source_service = "documents"
 
-    document_id: UUID
-    application_id: UUID
-    person_id: UUID
-    material: Material
-    sha256: Sha256
-    size: Annotated[int, Field(gt=0)]
+    document_id: UUID = Field(description="Id of the stored file")
+    application_id: UUID = Field(description="The application it belongs to")
+    person_id: PersonId
+    material: Material = Field(description="Which required material the file is")
+    sha256: Sha256 = Field(description="SHA-256 of the file (hex)")
+    size: Annotated[int, Field(gt=0)] = Field(description="Size of the file in bytes")
 
 
 class VerifiedMaterial(_Part):
     """One approved material of a dossier."""
 
-    material: Material
-    document_id: UUID
-    sha256: Sha256
+    material: Material = Field(description="Which required material")
+    document_id: UUID = Field(description="The approved file")
+    sha256: Sha256 = Field(description="SHA-256 of the approved file (hex)")
 
 
 class DocumentsVerified(EventPayload):
@@ -174,19 +185,21 @@ class DocumentsVerified(EventPayload):
 
     source_service = "documents"
 
-    application_id: UUID
-    person_id: UUID
-    materials: Annotated[tuple[VerifiedMaterial, ...], Field(min_length=1)]
-    verified_by: Text
+    application_id: UUID = Field(description="The application whose dossier is complete")
+    person_id: PersonId
+    materials: Annotated[tuple[VerifiedMaterial, ...], Field(min_length=1)] = Field(
+        description="Every approved material"
+    )
+    verified_by: Text = Field(description="Caseworker who approved the last material")
 
 
 class RejectedMaterial(_Part):
     """One material a caseworker rejected, with the reason; ``note`` may be empty."""
 
-    material: Material
-    document_id: UUID
-    reason: RejectionReason
-    note: str
+    material: Material = Field(description="Which required material")
+    document_id: UUID = Field(description="The rejected file")
+    reason: RejectionReason = Field(description="Why it was rejected")
+    note: str = Field(description="The caseworker's note to the resident; may be empty")
 
 
 class DocumentsRejected(EventPayload):
@@ -194,9 +207,11 @@ class DocumentsRejected(EventPayload):
 
     source_service = "documents"
 
-    application_id: UUID
-    person_id: UUID
-    rejected: Annotated[tuple[RejectedMaterial, ...], Field(min_length=1)]
+    application_id: UUID = Field(description="The application")
+    person_id: PersonId
+    rejected: Annotated[tuple[RejectedMaterial, ...], Field(min_length=1)] = Field(
+        description="The rejected materials"
+    )
 
 
 # billing
@@ -207,20 +222,26 @@ class PolicyPublished(EventPayload):
 
     source_service = "billing"
 
-    region: Region
-    programme: Programme
-    effective_from: date
-    base_floor: NonNegativeMoney | None = None
-    base_ceiling: NonNegativeMoney | None = None
-    rate: Rate | None = None
-    personal_account_rate: Rate | None = None
-    flat_amount: NonNegativeMoney | None = None
-    flat_period: Literal["month", "year"] | None = None
-    frequencies: Annotated[tuple[Frequency, ...], Field(min_length=1)]
-    due_day: Annotated[int, Field(ge=1, le=31)]
-    grace_days: Annotated[int, Field(ge=0)]
-    late_fee_daily_rate: Rate
-    back_payment_allowed: bool
+    region: Region = Field(description="Region the policy applies to (GB/T 2260 code); also the message key")
+    programme: Programme = Field(description="Programme priced")
+    effective_from: date = Field(description="First day this version applies")
+    base_floor: NonNegativeMoney | None = Field(default=None, description="Lowest monthly base allowed (CNY)")
+    base_ceiling: NonNegativeMoney | None = Field(default=None, description="Highest monthly base allowed (CNY)")
+    rate: Rate | None = Field(default=None, description="Contribution rate on the base, e.g. 0.2")
+    personal_account_rate: Rate | None = Field(
+        default=None, description="Part of the base credited to the personal account, e.g. 0.08"
+    )
+    flat_amount: NonNegativeMoney | None = Field(default=None, description="Fixed amount instead of base x rate (CNY)")
+    flat_period: Literal["month", "year"] | None = Field(
+        default=None, description="What flat_amount is for: a month or a year"
+    )
+    frequencies: Annotated[tuple[Frequency, ...], Field(min_length=1)] = Field(
+        description="Payment frequencies offered"
+    )
+    due_day: Annotated[int, Field(ge=1, le=31)] = Field(description="Day of the month a bill falls due")
+    grace_days: Annotated[int, Field(ge=0)] = Field(description="Days after the due date before a bill is overdue")
+    late_fee_daily_rate: Rate = Field(description="Late fee per day overdue, on the unpaid principal, e.g. 0.0005")
+    back_payment_allowed: bool = Field(description="Whether months missed in the past may be paid later")
 
 
 class ContributionRepriced(EventPayload):
@@ -228,25 +249,25 @@ class ContributionRepriced(EventPayload):
 
     source_service = "billing"
 
-    person_id: UUID
-    programme: Programme
-    region: Region
-    effective_month: Month
-    old_base: NonNegativeMoney
-    new_base: NonNegativeMoney
-    old_monthly_amount: NonNegativeMoney
-    new_monthly_amount: NonNegativeMoney
+    person_id: PersonId
+    programme: Programme = Field(description="Programme repriced")
+    region: Region = Field(description="Region of the policy (GB/T 2260 code)")
+    effective_month: Month = Field(description="First month priced by the new policy")
+    old_base: NonNegativeMoney = Field(description="Monthly base before (CNY)")
+    new_base: NonNegativeMoney = Field(description="Monthly base from effective_month (CNY)")
+    old_monthly_amount: NonNegativeMoney = Field(description="Monthly amount before (CNY)")
+    new_monthly_amount: NonNegativeMoney = Field(description="Monthly amount from effective_month (CNY)")
 
 
 class BillLine(_Part):
     """One month of one programme: ``amount`` is ``base × rate`` rounded half-up, or the
     programme's flat monthly amount (then ``base`` and ``rate`` are absent)."""
 
-    programme: Programme
-    month: Month
-    base: NonNegativeMoney | None = None
-    rate: Rate | None = None
-    amount: NonNegativeMoney
+    programme: Programme = Field(description="Programme billed")
+    month: Month = Field(description="Month covered")
+    base: NonNegativeMoney | None = Field(default=None, description="Base used (absent when flat-priced)")
+    rate: Rate | None = Field(default=None, description="Rate used (absent when flat-priced)")
+    amount: NonNegativeMoney = Field(description="Amount of the line (CNY)")
 
 
 class PremiumDue(EventPayload):
@@ -254,21 +275,23 @@ class PremiumDue(EventPayload):
 
     source_service = "billing"
 
-    bill_id: UUID
-    person_id: UUID
-    region: Region
-    months: Annotated[tuple[Month, ...], Field(min_length=1)]
-    lines: Annotated[tuple[BillLine, ...], Field(min_length=1)]
-    total: NonNegativeMoney
-    due_date: date
+    bill_id: UUID = Field(description="Id of the bill")
+    person_id: PersonId
+    region: Region = Field(description="Region of the person (GB/T 2260 code)")
+    months: Annotated[tuple[Month, ...], Field(min_length=1)] = Field(description="Months billed")
+    lines: Annotated[tuple[BillLine, ...], Field(min_length=1)] = Field(description="One line per programme and month")
+    total: NonNegativeMoney = Field(description="Sum of the lines (CNY)")
+    due_date: date = Field(description="Date the bill falls due (region's time zone)")
+    # the part of ``total`` already covered by the person's credit when the bill was issued
+    credit_applied: NonNegativeMoney | None = None
 
 
 class AppliedPayment(_Part):
     """The part of a payment that went to one bill."""
 
-    bill_id: UUID
-    principal: NonNegativeMoney
-    late_fee: NonNegativeMoney
+    bill_id: UUID = Field(description="The bill paid")
+    principal: NonNegativeMoney = Field(description="Part applied to the bill's premiums (CNY)")
+    late_fee: NonNegativeMoney = Field(description="Part applied to its late fee (CNY)")
 
 
 class PremiumPaid(EventPayload):
@@ -276,15 +299,15 @@ class PremiumPaid(EventPayload):
 
     source_service = "billing"
 
-    payment_id: UUID
-    person_id: UUID
-    amount: NonNegativeMoney
-    channel: Text
-    channel_txn_id: Text
-    paid_at: AwareDatetime
-    voucher_no: Text
-    applied: tuple[AppliedPayment, ...]
-    credit_balance: NonNegativeMoney
+    payment_id: UUID = Field(description="Id of the payment")
+    person_id: PersonId
+    amount: NonNegativeMoney = Field(description="Amount received (CNY)")
+    channel: Text = Field(description="Payment channel, e.g. a bank")
+    channel_txn_id: Text = Field(description="The channel's transaction id (a repeat is the same payment)")
+    paid_at: AwareDatetime = Field(description="When the channel took the payment")
+    voucher_no: Text = Field(description="Number of the payment voucher")
+    applied: tuple[AppliedPayment, ...] = Field(description="How the payment was applied, oldest bill first")
+    credit_balance: NonNegativeMoney = Field(description="The person's credit left after it (CNY)")
 
 
 class PaymentOverdue(EventPayload):
@@ -292,14 +315,14 @@ class PaymentOverdue(EventPayload):
 
     source_service = "billing"
 
-    bill_id: UUID
-    person_id: UUID
-    programmes: Programmes
-    due_date: date
-    days_overdue: Annotated[int, Field(ge=0)]
-    level: OverdueLevel
-    unpaid_principal: NonNegativeMoney
-    late_fee_to_date: NonNegativeMoney
+    bill_id: UUID = Field(description="The overdue bill")
+    person_id: PersonId
+    programmes: Programmes = Field(description="Programmes on the bill")
+    due_date: date = Field(description="Date the bill fell due")
+    days_overdue: Annotated[int, Field(ge=0)] = Field(description="Days past the due date")
+    level: OverdueLevel = Field(description="Escalation step reached: 1, 30, 60 or 90 days")
+    unpaid_principal: NonNegativeMoney = Field(description="Premiums still unpaid (CNY)")
+    late_fee_to_date: NonNegativeMoney = Field(description="Late fee accrued so far (CNY)")
 
 
 class ArrearsSettled(EventPayload):
@@ -307,9 +330,9 @@ class ArrearsSettled(EventPayload):
 
     source_service = "billing"
 
-    person_id: UUID
-    programmes: Programmes
-    settled_at: AwareDatetime
+    person_id: PersonId
+    programmes: Programmes = Field(description="Programmes whose arrears are paid")
+    settled_at: AwareDatetime = Field(description="When the last overdue bill was paid")
 
 
 class RefundIssued(EventPayload):
@@ -317,10 +340,10 @@ class RefundIssued(EventPayload):
 
     source_service = "billing"
 
-    refund_id: UUID
-    person_id: UUID
-    amount: NonNegativeMoney
-    reason: Text
+    refund_id: UUID = Field(description="Id of the refund")
+    person_id: PersonId
+    amount: NonNegativeMoney = Field(description="Amount returned (CNY)")
+    reason: Text = Field(description="Why")
 
 
 # notifications
@@ -329,12 +352,12 @@ class RefundIssued(EventPayload):
 class _NotificationOutcome(EventPayload):
     source_service = "notifications"
 
-    notification_id: UUID
-    person_id: UUID
-    channel: Text
-    template: Text
+    notification_id: UUID = Field(description="Id of the notification")
+    person_id: PersonId
+    channel: Text = Field(description="Channel used, e.g. sms or email")
+    template: Text = Field(description="Template of the notice")
     caused_by: UUID = Field(description="id of the event the notification is about")
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why delivery failed (NotificationFailed)")
 
 
 class NotificationDelivered(_NotificationOutcome):

@@ -1,0 +1,149 @@
+"""Throughput of the billing run, on the embedded PostgreSQL (fsync off).
+
+Seeds N active enrolments (pension + medical for N/2 persons, Beijing and Shanghai; a
+quarter of the Beijing persons pay quarterly), then times
+
+(a) one billing run (``run_billing``): bills, lines, PremiumDue envelopes in the outbox,
+    enrolments moved on — chunked, set-based, as the service runs it;
+(b) raw ``INSERT … SELECT`` statements writing the same numbers of bill, line and event
+    rows from the same enrolments into tables shaped like ours (same keys and indexes),
+    in one transaction: no policies, no locks, no envelopes.
+
+Prints both, bills/s and the ratio. Never fails on a time.
+Usage: python bench/billing_run.py [--enrolments 1000000] [--batch-size 2000] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.db import apply_migrations, connect, create_pool  # noqa: E402
+from shared.devstack import EmbeddedPostgres  # noqa: E402
+from shared.outbox import Outbox  # noqa: E402
+from services.billing.app import SERVICE  # noqa: E402
+from services.billing.operations.billing_run import run_billing  # noqa: E402
+from services.billing.settings import BillingSettings  # noqa: E402
+
+SCHEMA = "billing"
+AS_OF = date(2025, 6, 25)
+
+SEED = """
+WITH people AS (
+    SELECT n, md5('person' || n)::uuid AS person_id,
+           CASE WHEN n % 2 = 0 THEN '110000' ELSE '310000' END AS region,
+           CASE WHEN n % 8 = 0 THEN 'quarterly' ELSE 'monthly' END AS frequency
+    FROM generate_series(1, $1::int) AS n),
+accounts AS (
+    INSERT INTO person_accounts (person_id, region) SELECT person_id, region FROM people)
+INSERT INTO enrolments (enrollment_id, person_id, region, programme, base, frequency, start_month,
+                        next_cycle_start, policy_from)
+SELECT md5(p.person_id::text || programme)::uuid, p.person_id, p.region, programme, 7000 + (p.n % 20000),
+       p.frequency, date '2025-07-01', date '2025-07-01', date '2025-07-01'
+FROM people p, unnest(ARRAY['pension', 'medical_employee']) AS programme
+"""
+
+RAW = """
+CREATE TABLE raw_lines (LIKE bill_lines INCLUDING ALL);
+CREATE TABLE raw_bills (LIKE bills INCLUDING ALL);
+CREATE TABLE raw_events (LIKE outbox INCLUDING ALL);
+INSERT INTO raw_lines (enrollment_id, month, bill_id, programme, base, rate, amount, policy_from)
+SELECT e.enrollment_id, (e.start_month + make_interval(months => i))::date, md5(e.person_id::text)::uuid,
+       e.programme, e.base, 0.20, round(e.base * 0.20, 2), e.start_month
+FROM enrolments e,
+     generate_series(0, CASE e.frequency WHEN 'quarterly' THEN 2 ELSE 0 END) AS i;
+INSERT INTO raw_bills (bill_id, person_id, region, first_month, months, programmes, principal, due_date,
+                       grace_days, late_fee_daily_rate, back_payment_allowed, issued_on, accrued_through)
+SELECT bill_id, min(e.person_id::text)::uuid, '110000', date '2025-07-01', '{2025-07}', '{pension}', sum(amount),
+       date '2025-07-15', 0, 0.0005, true, date '2025-06-25', date '2025-07-15'
+FROM raw_lines l JOIN enrolments e USING (enrollment_id) GROUP BY bill_id;
+INSERT INTO raw_events (event_id, event_type, topic, partition_key, envelope)
+SELECT gen_random_uuid(), 'PremiumDue', 'shebao.billing.v1', person_id::text,
+       convert_to(json_build_object('bill_id', bill_id, 'person_id', person_id, 'total', principal::text,
+                                    'due_date', due_date)::text, 'UTF8')
+FROM raw_bills;
+"""
+
+
+async def seed(database_url: str, enrolments: int) -> None:
+    conn = await connect(database_url, SCHEMA)
+    try:
+        await conn.execute(SEED.replace("$1::int", str(enrolments // 2)))
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def raw_insert_select(database_url: str) -> tuple[float, int]:
+    conn = await connect(database_url, SCHEMA)
+    try:
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.execute(RAW)
+        elapsed = time.perf_counter() - started
+        rows = await conn.fetchval("SELECT (SELECT count(*) FROM raw_lines) + (SELECT count(*) FROM raw_bills) "
+                                   "+ (SELECT count(*) FROM raw_events)")
+        return elapsed, rows
+    finally:
+        await conn.close()
+
+
+async def billing(database_url: str, batch_size: int, workers: int) -> tuple[float, object, int]:
+    settings = BillingSettings(service=SCHEMA, database_url=database_url, billing_batch_size=batch_size,
+                               billing_workers=workers)
+    pool = await create_pool(database_url, SCHEMA, min_size=1, max_size=settings.billing_workers + 2)
+    service = SimpleNamespace(pool=pool, outbox=Outbox(""), settings=settings)
+    try:
+        started = time.perf_counter()
+        report = await run_billing(service, AS_OF)
+        elapsed = time.perf_counter() - started
+        async with pool.acquire() as conn:
+            events = await conn.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'PremiumDue'")
+        return elapsed, report, events
+    finally:
+        await pool.close()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    root = Path(tempfile.mkdtemp(prefix="shebao-bench-billing-"))
+    postgres = EmbeddedPostgres(root / "postgres", durable=False)
+    postgres.start(root / "postgres.log")
+    try:
+        postgres.create_database("shebao")
+        database_url = postgres.url("shebao")
+        await apply_migrations(database_url, SCHEMA, SERVICE.migrations_dir)
+        print(f"seeding {args.enrolments:,} active enrolments ...", flush=True)
+        await seed(database_url, args.enrolments)
+
+        run_s, report, events = await billing(database_url, args.batch_size, args.workers)
+        raw_s, raw_rows = await raw_insert_select(database_url)
+
+        written = report.bills + report.lines + events
+        print(f"(a) billing run:        {run_s:8.2f} s  {report.bills:,} bills, {report.lines:,} lines, "
+              f"{events:,} PremiumDue  = {written:,} rows  ->  {report.bills / run_s:,.0f} bills/s")
+        print(f"(b) raw INSERT ... SELECT: {raw_s:6.2f} s  {raw_rows:,} rows  ->  {raw_rows / raw_s:,.0f} rows/s")
+        print(f"ratio (a)/(b): {run_s / raw_s:.2f}x   (aim: <= 3x)")
+    finally:
+        postgres.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--enrolments", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=BillingSettings().billing_batch_size,
+                        help="enrolments per transaction of the run (whole persons)")
+    parser.add_argument("--workers", type=int, default=BillingSettings().billing_workers,
+                        help="connections working on chunks side by side")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

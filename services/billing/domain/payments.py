@@ -1,0 +1,131 @@
+"""Applying a payment: oldest open bill first, its late fee before its principal; what is
+left over becomes credit for the next bill (DOMAIN.md, Dues, payment, overdue)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from shared.money import CENT
+
+from services.billing.domain.late_fee import accrual, is_overdue, late_fee_to_date
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class BillBalance:
+    """The money state of one bill: principal, what was paid, and its late-fee accrual."""
+
+    bill_id: UUID
+    due_date: date
+    first_month: date
+    principal: Decimal
+    principal_paid: Decimal
+    grace_days: int
+    late_fee_daily_rate: Decimal
+    frozen_accrual: Decimal
+    accrued_through: date
+    late_fee_paid: Decimal
+
+    @property
+    def unpaid_principal(self) -> Decimal:
+        return self.principal - self.principal_paid
+
+    def late_fee_due(self, on: date) -> Decimal:
+        """The late fee still to pay if the bill is settled on ``on`` (none within the grace days)."""
+        if not is_overdue(self.due_date, self.grace_days, on):
+            return ZERO
+        total = late_fee_to_date(self.frozen_accrual, self.unpaid_principal, self.late_fee_daily_rate,
+                                 self.accrued_through, on)
+        return max(ZERO, total - self.late_fee_paid)
+
+    def paid(self, on: date, principal: Decimal, late_fee: Decimal) -> BillBalance:
+        """The bill after a payment on ``on``: the open stretch of accrual is frozen first."""
+        frozen = self.frozen_accrual + accrual(self.unpaid_principal, self.late_fee_daily_rate,
+                                               self.accrued_through, on)
+        return replace(
+            self,
+            frozen_accrual=frozen,
+            accrued_through=max(self.accrued_through, on),
+            principal_paid=self.principal_paid + principal,
+            late_fee_paid=self.late_fee_paid + late_fee,
+        )
+
+
+@dataclass(frozen=True)
+class OpenBill:
+    """What a bill still asks for on the day of a payment."""
+
+    bill_id: UUID
+    due_date: date
+    first_month: date
+    principal_due: Decimal
+    late_fee_due: Decimal
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.principal_due + self.late_fee_due
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The part of a payment that went to one bill, and whether it settled the bill."""
+
+    bill_id: UUID
+    principal: Decimal
+    late_fee: Decimal
+    settles: bool
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.late_fee
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How a payment was spent: per bill, and the credit left over."""
+
+    applied: tuple[Applied, ...]
+    credit: Decimal
+
+    @property
+    def applied_total(self) -> Decimal:
+        return sum((part.total for part in self.applied), ZERO)
+
+
+def oldest_first(bills: Iterable[OpenBill]) -> list[OpenBill]:
+    """Bills in the order a payment reaches them: earliest due date, then earliest cycle."""
+    return sorted(bills, key=lambda bill: (bill.due_date, bill.first_month, str(bill.bill_id)))
+
+
+def allocate(amount: Decimal, bills: Iterable[OpenBill]) -> Allocation:
+    """Spend ``amount`` on ``bills``, oldest first, each bill's late fee before its principal.
+
+    A bill reached by the money but not fully covered is left partly paid; whatever is
+    left after every bill is covered is credit. Nothing is created or lost: the applied
+    parts plus the credit always equal ``amount``.
+    """
+    if amount <= 0 or amount != amount.quantize(CENT):
+        raise ValueError(f"a payment is a positive amount in cents, got {amount}")
+    remaining = amount
+    applied = []
+    for bill in oldest_first(bills):
+        if remaining <= 0:
+            break
+        late_fee = min(remaining, bill.late_fee_due)
+        principal = min(remaining - late_fee, bill.principal_due)
+        remaining -= late_fee + principal
+        if late_fee or principal:
+            settles = principal == bill.principal_due and late_fee == bill.late_fee_due
+            applied.append(Applied(bill.bill_id, principal, late_fee, settles))
+    return Allocation(tuple(applied), remaining)
+
+
+def open_bill(balance: BillBalance, on: date) -> OpenBill:
+    """What ``balance`` asks for if paid on ``on``."""
+    return OpenBill(balance.bill_id, balance.due_date, balance.first_month, balance.unpaid_principal,
+                    balance.late_fee_due(on))

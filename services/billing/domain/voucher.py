@@ -1,0 +1,132 @@
+"""Payment vouchers: what was paid, for which months, and a signature anyone can check.
+
+A voucher is a JSON document signed with the service's Ed25519 key over its canonical
+form (keys sorted, no spaces, UTF-8; money as "1234.50" strings). Whoever holds the
+public key (``GET /v1/vouchers/public-key``) can verify a voucher years later without
+asking us; changing any field breaks the signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+ALGORITHM = "Ed25519"
+
+
+def voucher_number(region: str, year: int, sequence: int) -> str:
+    """Unique per region and year: ``110000-2025-00000042``."""
+    return f"{region}-{year:04d}-{sequence:08d}"
+
+
+@dataclass(frozen=True)
+class VoucherBill:
+    """One bill a payment went to, as printed on the voucher."""
+
+    bill_id: UUID
+    lines: tuple[tuple[str, str], ...]  # (programme, "YYYY-MM")
+    principal: Decimal
+    late_fee: Decimal
+    settled: bool
+
+
+def voucher_document(
+    *,
+    voucher_no: str,
+    payment_id: UUID,
+    person_id: UUID,
+    region: str,
+    bills: Iterable[VoucherBill],
+    amount: Decimal,
+    credit: Decimal,
+    channel: str,
+    channel_txn_id: str,
+    paid_at: datetime,
+    issued_at: datetime,
+) -> dict[str, Any]:
+    """The voucher of one payment. Months count as covered once their bill is settled."""
+    bills = list(bills)
+    covered: dict[str, set[str]] = {}
+    for bill in bills:
+        if bill.settled:
+            for programme, month in bill.lines:
+                covered.setdefault(programme, set()).add(month)
+    return {
+        "voucher_no": voucher_no,
+        "payment_id": str(payment_id),
+        "payer": str(person_id),
+        "region": region,
+        "programmes": sorted({programme for bill in bills for programme, _ in bill.lines}),
+        "months_covered": {programme: sorted(months) for programme, months in sorted(covered.items())},
+        "bills": [
+            {"bill_id": str(bill.bill_id), "principal": _money(bill.principal), "late_fee": _money(bill.late_fee),
+             "settled": bill.settled}
+            for bill in bills
+        ],
+        "principal": _money(sum((bill.principal for bill in bills), Decimal(0))),
+        "late_fee": _money(sum((bill.late_fee for bill in bills), Decimal(0))),
+        "credit": _money(credit),
+        "total": _money(amount),
+        "channel": channel,
+        "channel_txn_id": channel_txn_id,
+        "paid_at": paid_at.isoformat(),
+        "issued_at": issued_at.isoformat(),
+    }
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def canonical_bytes(document: Mapping[str, Any]) -> bytes:
+    """The exact bytes that are signed: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class VoucherSigner:
+    """Signs and verifies vouchers with one Ed25519 key (a base64 32-byte private seed)."""
+
+    def __init__(self, private_seed_b64: str, key_id: str) -> None:
+        try:
+            seed = base64.b64decode(private_seed_b64, validate=True)
+        except binascii.Error as error:
+            raise ValueError("the voucher signing key must be base64") from error
+        if len(seed) != 32:
+            raise ValueError("the voucher signing key must be 32 bytes (base64 of an Ed25519 seed)")
+        self._private = Ed25519PrivateKey.from_private_bytes(seed)
+        self.public_key: Ed25519PublicKey = self._private.public_key()
+        self.key_id = key_id
+
+    @property
+    def public_key_b64(self) -> str:
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    def sign(self, document: Mapping[str, Any]) -> str:
+        """The base64 signature of ``document``."""
+        return base64.b64encode(self._private.sign(canonical_bytes(document))).decode()
+
+    def verify(self, document: Mapping[str, Any], signature: str) -> bool:
+        """Whether ``signature`` is this key's signature of exactly ``document``."""
+        return verify_with(self.public_key_b64, document, signature)
+
+
+def verify_with(public_key_b64: str, document: Mapping[str, Any], signature: str) -> bool:
+    """Check a voucher with nothing but the public key (what any third party does)."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), canonical_bytes(document))
+    except (InvalidSignature, ValueError, binascii.Error, TypeError):
+        return False
+    return True

@@ -1,0 +1,89 @@
+"""What every operation needs: the running service's parts, chunked walks over persons,
+and the errors the routes turn into HTTP answers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import asyncpg
+
+from shared.outbox import Outbox
+
+from services.billing.repository import billing_run as repo
+from services.billing.repository.billing_run import BEFORE_EVERYONE
+from services.billing.settings import BillingSettings
+
+
+class Service(Protocol):
+    """The parts of the running service an operation uses (``ServiceRuntime`` has them)."""
+
+    pool: asyncpg.Pool
+    outbox: Outbox
+    settings: BillingSettings
+
+
+class Rejected(Exception):
+    """A request that breaks a rule: answered 422 with each field and reason."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
+        self.problems = problems
+
+
+class Conflict(Exception):
+    """A request that contradicts what is already recorded: answered 409."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+async def in_chunks(
+    service: Service, job: str, query: str, args: tuple,
+    work: Callable[[asyncpg.Connection, list[uuid.UUID]], Awaitable[None]],
+) -> None:
+    """Call ``work(conn, persons)`` for consecutive chunks of ``billing_batch_size`` persons that
+    ``query`` selects (in id order), one transaction per chunk.
+
+    One run of ``job`` at a time (a session lock held for the whole walk: the schedule and an
+    operator's call wait for each other). Chunks are disjoint sets of persons, so
+    ``billing_workers`` connections work on them side by side — while one waits for the
+    database another builds its envelopes. Each chunk commits on its own: a run stopped half
+    way leaves whole persons done, and the next run carries on where it stopped.
+    """
+    settings = service.settings
+    async with service.pool.acquire() as conn:
+        await repo.lock_job(conn, job)
+        try:
+            await _walk(service.pool, conn, query, args, work, settings.billing_batch_size,
+                        max(1, settings.billing_workers))
+        finally:
+            await repo.unlock_job(conn, job)
+
+
+async def _walk(pool: asyncpg.Pool, conn: asyncpg.Connection, query: str, args: tuple, work, size: int,
+                workers: int) -> None:
+    chunks: asyncio.Queue = asyncio.Queue(maxsize=workers)
+
+    async def worker() -> None:
+        async with pool.acquire() as own:
+            while (persons := await chunks.get()) is not None:
+                async with own.transaction():
+                    await repo.plan_for_this_chunk(own)
+                    await work(own, persons)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(workers):
+            group.create_task(worker())
+        after = BEFORE_EVERYONE
+        async with conn.transaction():
+            await repo.plan_for_this_chunk(conn)
+            while persons := await repo.next_chunk(conn, query, after, size, *args):
+                await chunks.put(persons)
+                after = persons[-1]
+        for _ in range(workers):
+            await chunks.put(None)

@@ -1,0 +1,178 @@
+"""Taking a payment: applied oldest bill first, late fee before principal, the rest kept
+as credit; a signed voucher; ``PremiumPaid`` (and ``ArrearsSettled`` when it clears the
+last overdue bill). One channel transaction is one payment, however often it arrives."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from shared.events import AppliedPayment, PremiumPaid, make_envelope
+from shared.periods import business_date, now_utc
+
+from services.billing.domain.payments import Allocation, allocate, open_bill
+from services.billing.domain.voucher import ALGORITHM, VoucherBill, VoucherSigner, voucher_document, voucher_number
+from services.billing.operations.common import Conflict, Rejected, Service
+from services.billing.operations.overdue import settle_arrears
+from services.billing.repository import payments as repo
+from services.billing.settings import BillingSettings
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    person_id: uuid.UUID
+    amount: Decimal
+    channel: str
+    channel_txn_id: str
+    paid_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """The answer to the channel; ``created`` is False when the transaction was known already."""
+
+    result: dict[str, Any]
+    created: bool
+
+
+class _RecordedMeanwhile(Exception):
+    """Another request recorded the same channel transaction while this one was working."""
+
+
+@lru_cache(maxsize=4)
+def _signer(key: str, key_id: str) -> VoucherSigner:
+    return VoucherSigner(key, key_id)
+
+
+def voucher_signer(settings: BillingSettings) -> VoucherSigner:
+    return _signer(settings.voucher_signing_key, settings.voucher_key_id)
+
+
+def payment_problems(request: PaymentRequest, now: datetime, skew: timedelta) -> list[tuple[str, str]]:
+    problems = []
+    if request.amount <= 0:
+        problems.append(("body.amount", "a payment must be a positive amount"))
+    if request.amount != request.amount.quantize(Decimal("0.01")):
+        problems.append(("body.amount", "money has at most two decimal places"))
+    if request.paid_at > now + skew:
+        problems.append(("body.paid_at", "a payment cannot have been made in the future"))
+    return problems
+
+
+async def take_payment(service: Service, request: PaymentRequest) -> PaymentOutcome:
+    """Apply ``request`` once; the same channel transaction again returns the first answer."""
+    skew = timedelta(seconds=service.settings.payment_clock_skew_s)
+    problems = payment_problems(request, now_utc(), skew)
+    if problems:
+        raise Rejected(problems)
+    try:
+        return await _record(service, request)
+    except _RecordedMeanwhile:
+        async with service.pool.acquire() as conn:
+            stored = await repo.payment_by_txn(conn, request.channel, request.channel_txn_id)
+        return _replay(stored, request)
+
+
+def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutcome:
+    if stored.person_id != request.person_id or stored.amount != request.amount:
+        raise Conflict("body.channel_txn_id",
+                       "this channel transaction was already recorded for another person or amount")
+    return PaymentOutcome(stored.result, created=False)
+
+
+async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
+    async with service.pool.acquire() as conn, conn.transaction():
+        account = await repo.lock_account(conn, request.person_id)
+        if account is None:
+            raise Rejected([("body.person_id", "no contribution account is known for this person")])
+        stored = await repo.payment_by_txn(conn, request.channel, request.channel_txn_id)
+        if stored is not None:
+            return _replay(stored, request)
+
+        pay_date = business_date(request.paid_at, service.settings.tz)
+        balances = {bill.bill_id: bill for bill in await repo.unpaid_bills(conn, request.person_id)}
+        allocation = allocate(request.amount, [open_bill(bill, pay_date) for bill in balances.values()])
+        after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
+
+        payment_id = uuid.uuid4()
+        sequence = await repo.next_voucher_number(conn, account.region, pay_date.year)
+        voucher_no = voucher_number(account.region, pay_date.year, sequence)
+        credit_balance = account.credit_balance + allocation.credit
+        result = _result(payment_id, request, voucher_no, allocation, credit_balance)
+        recorded = await repo.insert_payment(
+            conn, payment_id=payment_id, person_id=request.person_id, amount=request.amount,
+            channel=request.channel, channel_txn_id=request.channel_txn_id, paid_at=request.paid_at,
+            credit_added=allocation.credit, voucher_no=voucher_no, result=result,
+        )
+        if not recorded:
+            raise _RecordedMeanwhile()
+        if after:
+            await repo.apply_payment(conn, payment_id, balances, after, request.paid_at)
+        if allocation.credit:
+            await repo.add_credit(conn, request.person_id, allocation.credit)
+        await _issue_voucher(conn, service, account, payment_id, voucher_no, request, allocation)
+
+        paid = make_envelope(_premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
+                             subject=str(payment_id), region=account.region)
+        settled = await settle_arrears(conn, [request.person_id], request.paid_at,
+                                       correlationid=paid.correlationid, causationid=paid.id)
+        await service.outbox.add_events(conn, [paid, *settled])
+    return PaymentOutcome(result, created=True)
+
+
+async def _issue_voucher(conn, service: Service, account: repo.Account, payment_id: uuid.UUID, voucher_no: str,
+                         request: PaymentRequest, allocation: Allocation) -> None:
+    lines = await repo.bill_lines(conn, [part.bill_id for part in allocation.applied])
+    issued_at = now_utc()
+    document = voucher_document(
+        voucher_no=voucher_no, payment_id=payment_id, person_id=request.person_id, region=account.region,
+        bills=[VoucherBill(part.bill_id, tuple(lines.get(part.bill_id, ())), part.principal, part.late_fee,
+                           part.settles) for part in allocation.applied],
+        amount=request.amount, credit=allocation.credit, channel=request.channel,
+        channel_txn_id=request.channel_txn_id, paid_at=request.paid_at, issued_at=issued_at,
+    )
+    signer = voucher_signer(service.settings)
+    voucher = repo.StoredVoucher(voucher_no, request.person_id, account.region, document, signer.sign(document),
+                                 ALGORITHM, signer.key_id)
+    await repo.insert_voucher(conn, voucher, payment_id, issued_at)
+
+
+def _premium_paid(payment_id, request: PaymentRequest, voucher_no: str, allocation: Allocation,
+                  credit_balance: Decimal) -> PremiumPaid:
+    return PremiumPaid(
+        payment_id=payment_id, person_id=request.person_id, amount=request.amount, channel=request.channel,
+        channel_txn_id=request.channel_txn_id, paid_at=request.paid_at, voucher_no=voucher_no,
+        applied=tuple(AppliedPayment(bill_id=part.bill_id, principal=part.principal, late_fee=part.late_fee)
+                      for part in allocation.applied),
+        credit_balance=credit_balance,
+    )
+
+
+def _result(payment_id: uuid.UUID, request: PaymentRequest, voucher_no: str, allocation: Allocation,
+            credit_balance: Decimal) -> dict[str, Any]:
+    return {
+        "payment_id": str(payment_id),
+        "person_id": str(request.person_id),
+        "amount": f"{request.amount:.2f}",
+        "channel": request.channel,
+        "channel_txn_id": request.channel_txn_id,
+        "paid_at": request.paid_at.isoformat(),
+        "voucher_no": voucher_no,
+        "applied": [
+            {"bill_id": str(part.bill_id), "principal": f"{part.principal:.2f}", "late_fee": f"{part.late_fee:.2f}",
+             "settled": part.settles}
+            for part in allocation.applied
+        ],
+        "credit_added": f"{allocation.credit:.2f}",
+        "credit_balance": f"{credit_balance:.2f}",
+    }
+
+
+async def voucher_of(service: Service, voucher_no: str) -> repo.StoredVoucher | None:
+    async with service.pool.acquire() as conn:
+        return await repo.voucher(conn, voucher_no)
+

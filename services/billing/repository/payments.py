@@ -1,0 +1,171 @@
+"""SQL of payments, their allocations and vouchers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from services.billing.domain.payments import BillBalance
+
+
+@dataclass(frozen=True)
+class Account:
+    person_id: uuid.UUID
+    region: str
+    credit_balance: Decimal
+
+
+async def lock_account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
+    """The person's account, locked: one payment (or credit spend) per person at a time."""
+    row = await conn.fetchrow(
+        "SELECT person_id, region, credit_balance FROM person_accounts WHERE person_id = $1 FOR NO KEY UPDATE",
+        person_id,
+    )
+    return Account(**dict(row)) if row else None
+
+
+async def account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
+    row = await conn.fetchrow(
+        "SELECT person_id, region, credit_balance FROM person_accounts WHERE person_id = $1", person_id,
+    )
+    return Account(**dict(row)) if row else None
+
+
+@dataclass(frozen=True)
+class StoredPayment:
+    person_id: uuid.UUID
+    amount: Decimal
+    result: dict[str, Any]
+
+
+async def payment_by_txn(conn: asyncpg.Connection, channel: str, channel_txn_id: str) -> StoredPayment | None:
+    row = await conn.fetchrow(
+        "SELECT person_id, amount, result FROM payments WHERE channel = $1 AND channel_txn_id = $2",
+        channel, channel_txn_id,
+    )
+    return StoredPayment(**dict(row)) if row else None
+
+
+async def unpaid_bills(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[BillBalance]:
+    rows = await conn.fetch(
+        """SELECT bill_id, due_date, first_month, principal, principal_paid, grace_days, late_fee_daily_rate,
+                  late_fee_accrued AS frozen_accrual, accrued_through, late_fee_paid
+           FROM bills WHERE person_id = $1 AND status IN ('open', 'overdue')
+           ORDER BY due_date, first_month, bill_id FOR NO KEY UPDATE""",
+        person_id,
+    )
+    return [BillBalance(**dict(row)) for row in rows]
+
+
+async def bill_lines(conn: asyncpg.Connection, bill_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """(programme, "YYYY-MM") of each bill's lines."""
+    rows = await conn.fetch(
+        """SELECT bill_id, programme, to_char(month, 'YYYY-MM') AS month FROM bill_lines
+           WHERE bill_id = ANY($1::uuid[]) AND NOT voided ORDER BY month, programme""",
+        bill_ids,
+    )
+    lines: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    for row in rows:
+        lines.setdefault(row["bill_id"], []).append((row["programme"], row["month"]))
+    return lines
+
+
+async def next_voucher_number(conn: asyncpg.Connection, region: str, year: int) -> int:
+    """The next number of the region's voucher series for ``year`` (gapless: it rolls back with the payment)."""
+    return await conn.fetchval(
+        """INSERT INTO voucher_counters (region, year, last_no) VALUES ($1, $2, 1)
+           ON CONFLICT (region, year) DO UPDATE SET last_no = voucher_counters.last_no + 1
+           RETURNING last_no""",
+        region, year,
+    )
+
+
+async def insert_payment(
+    conn: asyncpg.Connection, *, payment_id: uuid.UUID, person_id: uuid.UUID, amount: Decimal, channel: str,
+    channel_txn_id: str, paid_at: datetime, credit_added: Decimal, voucher_no: str, result: dict[str, Any],
+) -> bool:
+    """Record the payment; False when the channel's transaction id was recorded meanwhile."""
+    inserted = await conn.fetchval(
+        """INSERT INTO payments (payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added,
+                                 voucher_no, result)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (channel, channel_txn_id) DO NOTHING RETURNING true""",
+        payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added, voucher_no, result,
+    )
+    return bool(inserted)
+
+
+async def apply_payment(
+    conn: asyncpg.Connection, payment_id: uuid.UUID, before: dict[uuid.UUID, BillBalance],
+    after: list[BillBalance], settled_at: datetime,
+) -> None:
+    """Store what the payment did to each bill it reached, and the bills' new balances."""
+    await conn.execute(
+        """INSERT INTO payment_allocations (payment_id, bill_id, principal, late_fee)
+           SELECT $1, * FROM unnest($2::uuid[], $3::numeric[], $4::numeric[])""",
+        payment_id, [bill.bill_id for bill in after],
+        [bill.principal_paid - before[bill.bill_id].principal_paid for bill in after],
+        [bill.late_fee_paid - before[bill.bill_id].late_fee_paid for bill in after],
+    )
+    await conn.execute(
+        """UPDATE bills b SET principal_paid = u.principal_paid, late_fee_paid = u.late_fee_paid,
+                  late_fee_accrued = u.frozen_accrual, accrued_through = u.accrued_through,
+                  status = CASE WHEN u.principal_paid = b.principal THEN 'paid' ELSE b.status END,
+                  settled_at = CASE WHEN u.principal_paid = b.principal THEN $6 ELSE b.settled_at END
+           FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::date[])
+                AS u(bill_id, principal_paid, late_fee_paid, frozen_accrual, accrued_through)
+           WHERE b.bill_id = u.bill_id""",
+        [bill.bill_id for bill in after], [bill.principal_paid for bill in after],
+        [bill.late_fee_paid for bill in after], [bill.frozen_accrual for bill in after],
+        [bill.accrued_through for bill in after], settled_at,
+    )
+
+
+async def add_credit(conn: asyncpg.Connection, person_id: uuid.UUID, amount: Decimal) -> Decimal:
+    return await conn.fetchval(
+        "UPDATE person_accounts SET credit_balance = credit_balance + $2 WHERE person_id = $1 RETURNING credit_balance",
+        person_id, amount,
+    )
+
+
+@dataclass(frozen=True)
+class StoredVoucher:
+    voucher_no: str
+    person_id: uuid.UUID
+    region: str
+    document: dict[str, Any]
+    signature: str
+    algorithm: str
+    key_id: str
+
+
+async def insert_voucher(conn: asyncpg.Connection, voucher: StoredVoucher, payment_id: uuid.UUID,
+                         issued_at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO vouchers (voucher_no, payment_id, person_id, region, document, signature, algorithm, key_id,
+                                 issued_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        voucher.voucher_no, payment_id, voucher.person_id, voucher.region, voucher.document, voucher.signature,
+        voucher.algorithm, voucher.key_id, issued_at,
+    )
+
+
+_VOUCHER_COLUMNS = "voucher_no, person_id, region, document, signature, algorithm, key_id"
+
+
+async def voucher(conn: asyncpg.Connection, voucher_no: str) -> StoredVoucher | None:
+    row = await conn.fetchrow(f"SELECT {_VOUCHER_COLUMNS} FROM vouchers WHERE voucher_no = $1", voucher_no)
+    return StoredVoucher(**dict(row)) if row else None
+
+
+async def vouchers_of(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[StoredVoucher]:
+    rows = await conn.fetch(
+        f"SELECT {_VOUCHER_COLUMNS} FROM vouchers WHERE person_id = $1 ORDER BY issued_at DESC, voucher_no DESC",
+        person_id,
+    )
+    return [StoredVoucher(**dict(row)) for row in rows]

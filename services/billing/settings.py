@@ -1,0 +1,34 @@
+"""Billing's own settings (env prefix ``SHEBAO_``, like every other setting)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from shared.settings import Settings
+
+# A development key, like the development JWT secret: set SHEBAO_VOUCHER_SIGNING_KEY in production.
+_DEVELOPMENT_VOUCHER_KEY = base64.b64encode(hashlib.sha256(b"shebao-local-development-voucher-key").digest()).decode()
+
+
+class BillingSettings(Settings):
+    """Knobs of the billing service."""
+
+    service: str = "billing"
+
+    # A cycle's bill is issued this many days before the cycle's first month begins
+    # (due on the region's due day of that month, so about 25 days before it is due).
+    billing_lead_days: int = 10
+    # Persons per transaction in the billing run and the overdue scan: each transaction's
+    # outbox write takes one advisory lock per person, and the lock table is finite.
+    billing_batch_size: int = 1000
+    # Connections working on chunks side by side (each chunk is its own persons).
+    billing_workers: int = 2
+    # The daily jobs are idempotent, so they run every hour for "today" in the region.
+    billing_job_interval_s: float = 3600.0
+    # A channel's clock may run this far ahead of ours before paid_at counts as "in the future".
+    payment_clock_skew_s: float = 120.0
+
+    voucher_signing_key: str = _DEVELOPMENT_VOUCHER_KEY
+    """Base64 of a 32-byte Ed25519 private seed."""
+    voucher_key_id: str = "billing-dev-1"

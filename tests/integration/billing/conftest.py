@@ -1,0 +1,21 @@
+"""One billing service (its own schema and topic prefix) for every billing integration test.
+
+Tests share it and keep to their own persons; small chunks make every run and scan
+exercise the chunked walk over persons.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.billing.app import SERVICE
+from tests.service_harness import running_service
+
+
+@pytest.fixture(scope="package")
+async def billing(infrastructure):
+    name = f"b{uuid.uuid4().hex[:10]}"
+    async with running_service(infrastructure, SERVICE, prefix=f"{name}.", billing_batch_size=3) as service:
+        yield service
