@@ -98,7 +98,9 @@ async def apply_migrations(database_url: str, schema: str, service_dir: Path | N
 
 
 async def _apply_pending(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
-    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    # A service's own role may own its schema without the right to create schemas (deploy/postgres).
+    if not await conn.fetchval("SELECT true FROM pg_namespace WHERE nspname = $1", schema):
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     await conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
                 source text NOT NULL, version int NOT NULL, name text NOT NULL,

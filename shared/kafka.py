@@ -17,7 +17,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "security_protocol": settings.kafka_security_protocol,
     }
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context()
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
     if settings.kafka_sasl_mechanism:
         options.update(
             sasl_mechanism=settings.kafka_sasl_mechanism,
@@ -46,7 +46,7 @@ def faststream_security(settings: Settings):
     from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
     use_ssl = settings.kafka_security_protocol in ("SSL", "SASL_SSL")
-    context = ssl.create_default_context() if use_ssl else None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if use_ssl else None
     mechanism = settings.kafka_sasl_mechanism
     credentials = {"username": settings.kafka_sasl_username or "", "password": settings.kafka_sasl_password or ""}
     if mechanism == "PLAIN":

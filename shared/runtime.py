@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -222,9 +223,17 @@ def run_service(definition: ServiceDefinition, settings: Settings | None = None)
     """Apply migrations, then serve the service until SIGTERM/SIGINT."""
     settings = settings or definition.settings_class(service=definition.name)
     configure_logging(definition.name, level=settings.log_level, fmt=settings.log_format)
+    # SIGTERM is a stop that was asked for: exit 0. uvicorn handles it while serving and
+    # re-raises it after its graceful shutdown, landing here; before that (migrations) it
+    # stops the process too, even as a container's PID 1, which ignores unhandled SIGTERM.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     applied = asyncio.run(apply_migrations(settings.database_url, settings.schema, definition.migrations_dir))
     if applied:
         log.info("migrations applied", migrations=applied)
     app = build_http_app(definition, settings)
     uvicorn.run(app, host=settings.http_host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=20)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)

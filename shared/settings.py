@@ -7,9 +7,10 @@ so the same code points at the embedded platform or at a real PostgreSQL and Kaf
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_NAMES = ("enrollment", "documents", "billing", "notifications")
@@ -22,6 +23,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHEBAO_", extra="ignore", populate_by_name=True)
 
     service: str = "enrollment"
+    # "production" (the container image's default): Apache Kafka, durable producer defaults.
+    environment: Literal["local", "production"] = "local"
     region: str = Field(default="110000", pattern=r"^\d{6}$")
     timezone: str = "Asia/Shanghai"
 
@@ -38,10 +41,13 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = ""
     topic_partitions: int = 3
-    # Tansu (the local broker) has no idempotent producer; Apache Kafka deployments set both.
+    # Tansu (the local broker) has no idempotent producer: locally acks=1 without idempotence;
+    # in production both default to the durable choice (acks=all, idempotent) unless set.
     kafka_acks: str = "1"
     kafka_idempotent_producer: bool = False
     kafka_security_protocol: str = "PLAINTEXT"
+    # CA bundle of the brokers' TLS certificates (e.g. a Strimzi cluster CA); system CAs when unset
+    kafka_ssl_cafile: str | None = None
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
@@ -66,6 +72,18 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = "json"
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        explicit = self.model_fields_set
+        if "kafka_acks" not in explicit:
+            self.kafka_acks = "all"
+        if "kafka_idempotent_producer" not in explicit:
+            # the idempotent producer requires acks=all
+            self.kafka_idempotent_producer = self.kafka_acks == "all"
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from shared.devstack import free_port
+from shared.journey import Platform as PlatformClient
 from shared.launcher import Platform
+from shared.periods import CLOCK_FILE_ENV, now_utc
 from shared.settings import SERVICE_NAMES
 
 E2E_PREFIX = "e2e."
@@ -19,6 +21,8 @@ E2E_PREFIX = "e2e."
 @pytest.fixture(scope="session")
 def platform(infrastructure) -> Iterator[Platform]:
     state_dir = Path(tempfile.mkdtemp(prefix="shebao-e2e-"))
+    clock_file = state_dir / "clock"
+    clock_file.write_text("0")
     platform = Platform(
         state_dir=state_dir,
         database_url=infrastructure.database_url,
@@ -32,6 +36,7 @@ def platform(infrastructure) -> Iterator[Platform]:
             "SHEBAO_CONSUMER_RETRY_BACKOFF_S": "0.05",
             "SHEBAO_DOCUMENTS_STORAGE_DIR": str(state_dir / "documents"),
             "SHEBAO_NOTIFICATIONS_SINK_DIR": str(state_dir / "sinks"),
+            CLOCK_FILE_ENV: str(clock_file),
         },
     )
     platform.start_infrastructure()
@@ -41,3 +46,35 @@ def platform(infrastructure) -> Iterator[Platform]:
         yield platform
     finally:
         platform.stop()
+
+
+@pytest.fixture
+def client(platform) -> PlatformClient:
+    """The journey driver, pointed at the e2e platform."""
+    return PlatformClient(ports=dict(platform.ports))
+
+
+class PlatformClock:
+    """Moves every service's clock (shared.periods.now_utc) forward together."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def advance_to(self, instant) -> None:
+        real_now = now_utc() - self.offset()
+        self.path.write_text(str((instant - real_now).total_seconds()))
+
+    def offset(self):
+        from datetime import timedelta
+
+        return timedelta(seconds=float(self.path.read_text() or 0))
+
+    def reset(self) -> None:
+        self.path.write_text("0")
+
+
+@pytest.fixture
+def clock(platform) -> Iterator[PlatformClock]:
+    clock = PlatformClock(platform.state_dir / "clock")
+    yield clock
+    clock.reset()
