@@ -246,33 +246,39 @@ def today_in_region(platform: Platform) -> date:
     return business_date(now_utc())
 
 
-def resident_journey(platform: Platform, say: Callable[[str], None] = print) -> dict:
-    """Journey 1: apply → materials → approval → enrolments → bill → reminder → payment →
-    voucher → statement → inbox. Returns what each step produced."""
-    resident = Resident(platform, a_resident_id_number())
-    caseworker, operator, channel = Caseworker(platform), Operator(platform), PaymentChannel(platform)
-    seen: dict[str, Any] = {"person_id": str(resident.person_id)}
-
-    submitted = resident.apply(["pension", "medical_employee"], "7162.00")
-    seen["application"] = submitted
+def enrol_resident(platform: Platform, say: Callable[[str], None] = print, *, language: str = "en",
+                   programmes: tuple[str, ...] = ("pension", "medical_employee")) -> tuple[Resident, list[dict]]:
+    """Apply, hand in the four materials, have a caseworker approve them, and wait until the
+    enrolments are active and billing has opened the contribution account."""
+    resident = Resident(platform, a_resident_id_number(), language=language)
+    submitted = resident.apply(list(programmes), "7162.00")
     say(f"enrollment    application {submitted['application_id']} for person {submitted['person_id']}"
         f" is {submitted['status']}")
     dossier = resident.dossier()
     say(f"documents     dossier opened; required: {', '.join(m['material'] for m in dossier['materials'])}")
+    required = {item["material"] for item in dossier["materials"]}
     for material, file in sample_files().items():
-        uploaded = resident.upload(material, file)
-        say(f"documents     received {material}: {uploaded['content_type']}, {uploaded['size']} bytes,"
-            f" sha256 {uploaded['sha256'][:12]}…")
-    reviewed = caseworker.review_all(resident.application_id)
+        if material in required:
+            uploaded = resident.upload(material, file)
+            say(f"documents     received {material}: {uploaded['content_type']}, {uploaded['size']} bytes,"
+                f" sha256 {uploaded['sha256'][:12]}…")
+    reviewed = Caseworker(platform).review_all(resident.application_id)
     say(f"documents     caseworker approved {len(reviewed)} materials → DocumentsVerified")
-
-    enrollments = resident.wait_for_enrollments("active", 2)
-    seen["enrollments"] = enrollments
+    enrollments = resident.wait_for_enrollments("active", len(programmes))
     for enrollment in enrollments:
         say(f"enrollment    {enrollment['programme']} active from {enrollment['start_month']},"
             f" base {enrollment['base']}, {enrollment['frequency']}")
-
     resident.wait_until_billing_knows_me(len(enrollments))
+    return resident, enrollments
+
+
+def resident_journey(platform: Platform, say: Callable[[str], None] = print) -> dict:
+    """Journey 1: apply → materials → approval → enrolments → bill → reminder → payment →
+    voucher → statement → inbox. Returns what each step produced."""
+    operator, channel = Operator(platform), PaymentChannel(platform)
+    resident, enrollments = enrol_resident(platform, say)
+    seen: dict[str, Any] = {"person_id": str(resident.person_id), "enrollments": enrollments}
+
     run_date = billing_date_for(enrollments[0]["start_month"], today_in_region(platform))
     operator.billing_run(run_date)
     [bill] = resident.wait_for_bills(1)
