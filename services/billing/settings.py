@@ -29,6 +29,15 @@ class BillingSettings(Settings):
     # A channel's clock may run this far ahead of ours before paid_at counts as "in the future".
     payment_clock_skew_s: float = 120.0
 
+    # Regions whose seeded policy versions this deployment announces ("" = every seeded region).
+    # One deployment per region sets its own code, so Beijing never publishes Shanghai's policies.
+    billing_seed_regions: str = ""
+
+    @property
+    def seed_regions(self) -> list[str] | None:
+        regions = [code.strip() for code in self.billing_seed_regions.split(",") if code.strip()]
+        return regions or None
+
     voucher_signing_key: str = _DEVELOPMENT_VOUCHER_KEY
     """Base64 of a 32-byte Ed25519 private seed."""
     voucher_key_id: str = "billing-dev-1"

@@ -35,7 +35,7 @@ async def announce_policies(service: Service) -> int:
     """Publish ``PolicyPublished`` for every version not announced yet (the seeded ones at
     first start). Idempotent: a version is announced once, whatever the number of replicas."""
     async with service.pool.acquire() as conn, conn.transaction():
-        claimed = await repo.claim_unannounced(conn)
+        claimed = await repo.claim_unannounced(conn, service.settings.seed_regions)
         if not claimed:
             return 0
         await service.outbox.add_events(conn, [

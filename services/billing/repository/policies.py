@@ -55,11 +55,14 @@ async def insert_policy(conn: asyncpg.Connection, policy: Policy, *, announced: 
     )
 
 
-async def claim_unannounced(conn: asyncpg.Connection) -> list[tuple[uuid.UUID, Policy]]:
-    """Versions not yet published as events, locked so that two replicas never both announce one."""
+async def claim_unannounced(conn: asyncpg.Connection, regions: list[str] | None) -> list[tuple[uuid.UUID, Policy]]:
+    """Versions (of ``regions``, or all) not yet published as events, locked so that two
+    replicas never both announce one."""
     rows = await conn.fetch(
-        f"""SELECT policy_id, {_COLUMNS} FROM policies WHERE announced_at IS NULL
-            ORDER BY region, programme, effective_from FOR UPDATE SKIP LOCKED"""
+        f"""SELECT policy_id, {_COLUMNS} FROM policies
+            WHERE announced_at IS NULL AND ($1::text[] IS NULL OR region = ANY($1::text[]))
+            ORDER BY region, programme, effective_from FOR UPDATE SKIP LOCKED""",
+        regions,
     )
     return [(row["policy_id"], policy_from_row(row)) for row in rows]
 

@@ -118,3 +118,15 @@ async def test_a_version_is_published_once_and_only_by_an_admin_of_its_region(bi
 
     assert (created.status_code, again.status_code, elsewhere.status_code, caseworker.status_code) == (
         201, 409, 403, 403)
+
+
+async def test_a_regional_deployment_announces_only_its_own_seeded_policies(infrastructure, unique_name):
+    from services.billing.app import SERVICE
+    from tests.service_harness import running_service
+
+    async with running_service(infrastructure, SERVICE, prefix=f"{unique_name}.",
+                               billing_seed_regions="310000") as shanghai:
+        published = await events(shanghai, "PolicyPublished")
+
+    assert sorted({e.data.region for e in published}) == ["310000"]
+    assert sorted(e.data.programme for e in published) == ["medical_employee", "pension"]
