@@ -80,9 +80,9 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
 def token_command(args: argparse.Namespace) -> int:
     """Mint and print a token; exit 2 with a message when the arguments do not fit."""
     if args.role == "resident" and not args.sub:
-        return _usage_error("token", "--sub is required for role resident (their person_id)")
+        return usage_error("token", "--sub is required for role resident (their person_id)")
     if args.ttl_hours <= 0:
-        return _usage_error("token", "--ttl-hours must be positive")
+        return usage_error("token", "--ttl-hours must be positive")
     settings = get_settings()
     try:
         token = mint_token(
@@ -94,15 +94,22 @@ def token_command(args: argparse.Namespace) -> int:
             ttl=timedelta(hours=args.ttl_hours),
         )
     except ValueError as exc:
-        return _usage_error("token", str(exc))
+        return usage_error("token", str(exc))
     print(token)
     return 0
 
 
-def _usage_error(name: str, message: str) -> int:
+def usage_error(name: str, message: str) -> int:
+    """Print ``shebao NAME: error: MESSAGE`` on stderr; return the usage exit code, 2."""
     print(f"shebao {name}: error: {message}", file=sys.stderr)
     return 2
 
 
+# The operator commands (topics, replay, dlq, outbox, rebuild-projection, events-doc) live in
+# shared/ops/commands.py; importing it registers them.
+from shared.ops import commands  # noqa: E402,F401
+
 if __name__ == "__main__":
-    sys.exit(main())
+    from shared.cli import main as _main  # the registry that shared.ops.commands filled
+
+    sys.exit(_main())
