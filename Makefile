@@ -25,6 +25,10 @@ test-unit: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) bench/pipeline.py
+	$(PY) bench/billing_run.py
+
+demo: $(INSTALLED)
+	$(PY) -m shared.journey
 
 schema: $(INSTALLED)
 	$(PY) -m shared.events.schema --write
