@@ -32,6 +32,7 @@ demo: $(INSTALLED)
 
 schema: $(INSTALLED)
 	$(PY) -m shared.events.schema --write
+	$(PY) -m shared.cli events-doc --write
 
 clean:
 	rm -rf $(VENV) .shebao .pytest_cache
