@@ -40,6 +40,7 @@ class HandlerContext:
     conn: asyncpg.Connection
     envelope: Envelope
     outbox: Outbox
+    settings: Any = None  # the service's settings (its Settings subclass)
 
     async def emit(self, payload: EventPayload, *, subject: str, region: str | None = None) -> Envelope:
         """Write an event caused by the one being handled into the outbox (same transaction)."""
@@ -100,6 +101,7 @@ class EventConsumer:
     producer: AIOKafkaProducer
     outbox: Outbox
     handlers: dict[str, Handler]
+    settings: Any = None
     subscriber: Any = None
 
     def subscribe(self, broker: KafkaBroker) -> None:
@@ -235,7 +237,8 @@ class EventConsumer:
         else:
             for envelope in run:
                 with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
-                    await handler(HandlerContext(conn=conn, envelope=envelope, outbox=self.outbox), envelope.data)
+                    await handler(HandlerContext(conn=conn, envelope=envelope, outbox=self.outbox, settings=self.settings),
+                                  envelope.data)
         elapsed = (time.perf_counter() - started) / len(run)
         histogram = metrics.HANDLER_LATENCY.labels(self.config.service, run[0].type)
         for _ in run:

@@ -99,7 +99,7 @@ class ServiceRuntime:
                                   graceful_timeout=15.0, logger=None)
         if self.definition.handlers:
             self.consumer = EventConsumer(self._consumer_config(), self.pool, self.producer, self.outbox,
-                                          self.definition.handlers)
+                                          self.definition.handlers, settings)
             self.consumer.subscribe(self.broker)
         await self.broker.start()
         if self.definition.on_start is not None:

@@ -35,7 +35,6 @@ from services.enrollment.domain.model import (
     reinstatement_waiting_until,
 )
 from services.enrollment.domain.policy import Policy
-from services.enrollment.settings import handler_settings
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +50,7 @@ async def on_documents_verified(ctx: HandlerContext, event: DocumentsVerified) -
     if application is None:
         return
     await repository.lock_person(ctx.conn, application.person_id)
-    approved_on = business_date(ctx.envelope.time, handler_settings().tz)
+    approved_on = business_date(ctx.envelope.time, ctx.settings.tz)
     last_cover = await repository.last_medical_cover(ctx.conn, application.person_id)
     enrolled, _ = await repository.covered_programmes(ctx.conn, application.person_id)
     activated, skipped = [], []
@@ -119,7 +118,7 @@ async def _open_application(ctx: HandlerContext, application_id: uuid.UUID) -> A
 
 async def on_payment_overdue(ctx: HandlerContext, event: PaymentOverdue) -> None:
     """At the suspension level, suspend the person's active enrolments of the bill's programmes."""
-    if event.level < handler_settings().enrollment_suspension_level:
+    if event.level < ctx.settings.enrollment_suspension_level:
         return
     since = suspended_on(event.due_date, event.days_overdue)
     reason = f"payment overdue {event.days_overdue} days (bill {event.bill_id})"
@@ -139,7 +138,7 @@ async def on_payment_overdue(ctx: HandlerContext, event: PaymentOverdue) -> None
 
 async def on_arrears_settled(ctx: HandlerContext, event: ArrearsSettled) -> None:
     """Reinstate the person's suspended enrolments of the settled programmes."""
-    settled_on = business_date(event.settled_at, handler_settings().tz)
+    settled_on = business_date(event.settled_at, ctx.settings.tz)
     for enrollment in await repository.enrollments_in(ctx.conn, event.person_id, event.programmes, "suspended"):
         waiting_until = reinstatement_waiting_until(enrollment, settled_on)
         await repository.reinstate_enrollment(ctx.conn, enrollment.enrollment_id, waiting_until)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic import Field
 
 from shared.settings import Settings
@@ -15,9 +13,3 @@ class EnrollmentSettings(Settings):
     service: str = "enrollment"
     # DOMAIN.md: "at 90 days overdue (configurable) coverage of that programme is suspended".
     enrollment_suspension_level: int = Field(default=90, ge=1)
-
-
-@lru_cache(maxsize=1)
-def handler_settings() -> EnrollmentSettings:
-    """The process settings, for event handlers (``HandlerContext`` carries no settings)."""
-    return EnrollmentSettings()
