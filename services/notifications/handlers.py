@@ -93,7 +93,8 @@ async def on_premium_due(ctx: HandlerContext, event: PremiumDue) -> None:
 
 
 async def on_premium_paid(ctx: HandlerContext, event: PremiumPaid) -> None:
-    await repository.apply_payments(ctx.conn, [(applied.bill_id, applied.principal) for applied in event.applied])
+    await repository.save_payment(ctx.conn, event.payment_id,
+                                  [(applied.bill_id, applied.principal) for applied in event.applied])
     await notify(ctx, person_id=event.person_id, template="payment_received",
                  variables_for=variables.payment_received(event, region_tz(ctx.envelope.region)))
 

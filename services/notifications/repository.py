@@ -1,0 +1,290 @@
+"""All SQL of the notifications service (asyncpg; the connection's search path is its schema)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+import asyncpg
+
+from services.notifications.domain import (
+    Contact,
+    DueDelivery,
+    Message,
+    NewNotification,
+    OpenBill,
+    Outcome,
+    Preferences,
+    Recipient,
+)
+
+# --- contact directory and enrolments ----------------------------------------------------
+
+
+async def save_contact(conn: asyncpg.Connection, contact: Contact) -> None:
+    """The latest application's contact details win."""
+    await conn.execute(
+        """INSERT INTO contacts (person_id, region, phone, email, language) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (person_id) DO UPDATE SET region = excluded.region, phone = excluded.phone,
+               email = excluded.email, language = excluded.language, updated_at = now()""",
+        contact.person_id, contact.region, contact.phone, contact.email, contact.language,
+    )
+
+
+async def save_enrolment(
+    conn: asyncpg.Connection, *, enrollment_id: uuid.UUID, person_id: uuid.UUID, region: str, programme: str,
+    base: Decimal, frequency: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO enrolments (enrollment_id, person_id, region, programme, base, frequency, status)
+           VALUES ($1, $2, $3, $4, $5, $6, 'active')
+           ON CONFLICT (enrollment_id) DO UPDATE SET base = excluded.base, frequency = excluded.frequency,
+               status = 'active', updated_at = now()""",
+        enrollment_id, person_id, region, programme, base, frequency,
+    )
+
+
+async def change_enrolment(conn: asyncpg.Connection, enrollment_id: uuid.UUID, base: Decimal, frequency: str) -> None:
+    await conn.execute(
+        "UPDATE enrolments SET base = $2, frequency = $3, updated_at = now() WHERE enrollment_id = $1",
+        enrollment_id, base, frequency,
+    )
+
+
+async def set_enrolment_status(conn: asyncpg.Connection, enrollment_id: uuid.UUID, status: str) -> None:
+    await conn.execute(
+        "UPDATE enrolments SET status = $2, updated_at = now() WHERE enrollment_id = $1", enrollment_id, status
+    )
+
+
+async def recipient(conn: asyncpg.Connection, person_id: uuid.UUID) -> Recipient:
+    """What we know of a person: contact details and preferences (either may be missing)."""
+    row = await conn.fetchrow(
+        f"""SELECT {_RECIPIENT_COLUMNS} FROM (SELECT $1::uuid AS person_id) AS person
+            LEFT JOIN contacts c USING (person_id) LEFT JOIN preferences p USING (person_id)""",
+        person_id,
+    )
+    return _recipient(person_id, row)
+
+
+async def person_region(conn: asyncpg.Connection, person_id: uuid.UUID) -> str | None:
+    """The person's region: their application's, else their latest enrolment's or notice's."""
+    return await conn.fetchval(
+        """SELECT coalesce(
+               (SELECT region FROM contacts WHERE person_id = $1),
+               (SELECT region FROM enrolments WHERE person_id = $1 ORDER BY updated_at DESC LIMIT 1),
+               (SELECT region FROM notifications WHERE person_id = $1 ORDER BY created_at DESC LIMIT 1))""",
+        person_id,
+    )
+
+
+async def contact(conn: asyncpg.Connection, person_id: uuid.UUID) -> Contact | None:
+    return (await recipient(conn, person_id)).contact
+
+
+# --- preferences ------------------------------------------------------------------------
+
+
+async def save_preferences(conn: asyncpg.Connection, preferences: Preferences) -> None:
+    await conn.execute(
+        """INSERT INTO preferences (person_id, channels, language, reminders) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (person_id) DO UPDATE SET channels = excluded.channels, language = excluded.language,
+               reminders = excluded.reminders, updated_at = now()""",
+        preferences.person_id, sorted(preferences.channels), preferences.language, preferences.reminders,
+    )
+
+
+async def preferences(conn: asyncpg.Connection, person_id: uuid.UUID) -> Preferences | None:
+    return (await recipient(conn, person_id)).preferences
+
+
+# --- bills ------------------------------------------------------------------------------
+
+
+async def save_bill(conn: asyncpg.Connection, bill: OpenBill) -> None:
+    await conn.execute(
+        """INSERT INTO bills (bill_id, person_id, region, months, total, due_date, due_event_id, correlation_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bill_id) DO NOTHING""",
+        bill.bill_id, bill.person_id, bill.region, list(bill.months), bill.total, bill.due_date,
+        bill.due_event_id, bill.correlation_id,
+    )
+
+
+async def save_payment(
+    conn: asyncpg.Connection, payment_id: uuid.UUID, applied: Sequence[tuple[uuid.UUID, Decimal]]
+) -> None:
+    """What one payment paid on each bill (bill id, principal); the same payment again adds nothing."""
+    await conn.execute(
+        """INSERT INTO bill_payments (payment_id, bill_id, principal)
+           SELECT $1, bill_id, sum(principal) FROM unnest($2::uuid[], $3::numeric[]) AS a(bill_id, principal)
+           GROUP BY bill_id
+           ON CONFLICT (payment_id, bill_id) DO NOTHING""",
+        payment_id, [bill_id for bill_id, _ in applied], [principal for _, principal in applied],
+    )
+
+
+async def unpaid_bills_due_on(conn: asyncpg.Connection, due_dates: Sequence[date]) -> list[tuple[OpenBill, Recipient]]:
+    """Bills falling due on one of ``due_dates`` that are not paid in full, with their person."""
+    rows = await conn.fetch(
+        f"""SELECT b.*, coalesce(paid.principal, 0) AS paid_principal, {_RECIPIENT_COLUMNS}
+            FROM bills b
+            LEFT JOIN LATERAL (SELECT sum(principal) AS principal FROM bill_payments bp
+                               WHERE bp.bill_id = b.bill_id) AS paid ON true
+            LEFT JOIN contacts c USING (person_id) LEFT JOIN preferences p USING (person_id)
+            WHERE b.due_date = ANY($1::date[]) AND coalesce(paid.principal, 0) < b.total
+            ORDER BY b.due_date, b.bill_id""",
+        list(due_dates),
+    )
+    return [(_open_bill(row), _recipient(row["person_id"], row)) for row in rows]
+
+
+# --- notifications and deliveries ---------------------------------------------------------
+
+
+async def record_notifications(
+    conn: asyncpg.Connection, notifications: Sequence[NewNotification]
+) -> list[NewNotification]:
+    """Store notices with their deliveries; returns those new (a notice already recorded for
+    the same causing event and template is left alone, with its deliveries)."""
+    if not notifications:
+        return []
+    recorded = await conn.fetch(
+        """INSERT INTO notifications (notification_id, person_id, region, template, caused_by, correlation_id,
+                                      language, title, body, created_at)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
+                                $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+           ON CONFLICT (caused_by, template) DO NOTHING RETURNING notification_id""",
+        *_columns([
+            (n.notification_id, n.person_id, n.region, n.template, n.caused_by, n.correlation_id, n.language,
+             n.message.title, n.message.body, n.created_at)
+            for n in notifications
+        ], width=10),
+    )
+    new_ids = {row["notification_id"] for row in recorded}
+    new = [n for n in notifications if n.notification_id in new_ids]
+    if not new:
+        return []
+    await conn.execute(
+        """INSERT INTO deliveries (notification_id, channel, status, next_attempt_at, delivered_at)
+           SELECT id, channel, status, next_attempt_at, CASE WHEN status = 'delivered' THEN created_at END
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+                AS d(id, channel, status, next_attempt_at, created_at)""",
+        *_columns([
+            (n.notification_id, d.channel, d.status, d.next_attempt_at, n.created_at)
+            for n in new for d in n.deliveries
+        ], width=5),
+    )
+    return new
+
+
+async def hold_sms_until(conn: asyncpg.Connection, now: datetime, release: datetime) -> int:
+    """Move SMS deliveries due during quiet hours to ``release``; returns how many."""
+    result = await conn.execute(
+        """UPDATE deliveries SET next_attempt_at = $2, updated_at = now()
+           WHERE channel = 'sms' AND status = 'pending' AND next_attempt_at <= $1""",
+        now, release,
+    )
+    return int(result.split()[-1])
+
+
+async def claim_due_deliveries(
+    conn: asyncpg.Connection, *, now: datetime, limit: int, lease_until: datetime, include_sms: bool
+) -> list[DueDelivery]:
+    """Take up to ``limit`` due deliveries for this worker: marked ``sending`` (until
+    ``lease_until``, after which another worker may take them again) with one more attempt."""
+    rows = await conn.fetch(
+        """WITH due AS (
+               SELECT notification_id, channel FROM deliveries
+               WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 AND ($4 OR channel <> 'sms')
+               ORDER BY next_attempt_at LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+           UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, next_attempt_at = $3,
+                                   updated_at = now()
+           FROM due JOIN notifications n USING (notification_id) LEFT JOIN contacts c USING (person_id)
+           WHERE d.notification_id = due.notification_id AND d.channel = due.channel
+           RETURNING d.notification_id, d.channel, d.attempts, n.person_id, n.region, n.template, n.caused_by,
+                     n.correlation_id, n.language, n.title, n.body, c.phone, c.email""",
+        now, limit, lease_until, include_sms,
+    )
+    return [
+        DueDelivery(
+            notification_id=row["notification_id"], channel=row["channel"], attempts=row["attempts"],
+            person_id=row["person_id"], region=row["region"], template=row["template"],
+            caused_by=row["caused_by"], correlation_id=row["correlation_id"], language=row["language"],
+            message=Message(row["title"], row["body"]), phone=row["phone"], email=row["email"],
+        )
+        for row in rows
+    ]
+
+
+async def record_outcomes(
+    conn: asyncpg.Connection, outcomes: Sequence[tuple[DueDelivery, Outcome]], now: datetime
+) -> list[tuple[DueDelivery, Outcome]]:
+    """Store what each claimed attempt came to; returns those stored (a delivery another worker
+    re-claimed after this one's lease ran out is left to that worker)."""
+    if not outcomes:
+        return []
+    rows = await conn.fetch(
+        """UPDATE deliveries d SET status = o.status, last_error = o.error, next_attempt_at = o.next_attempt_at,
+                                   delivered_at = CASE WHEN o.status = 'delivered' THEN $6::timestamptz END,
+                                   updated_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $7::timestamptz[])
+                AS o(notification_id, channel, attempts, status, error, next_attempt_at)
+           WHERE d.notification_id = o.notification_id AND d.channel = o.channel
+             AND d.status = 'sending' AND d.attempts = o.attempts
+           RETURNING d.notification_id, d.channel""",
+        [due.notification_id for due, _ in outcomes], [due.channel for due, _ in outcomes],
+        [due.attempts for due, _ in outcomes], [outcome.status for _, outcome in outcomes],
+        [outcome.error for _, outcome in outcomes], now, [outcome.next_attempt_at for _, outcome in outcomes],
+    )
+    stored = {(row["notification_id"], row["channel"]) for row in rows}
+    return [(due, outcome) for due, outcome in outcomes if (due.notification_id, due.channel) in stored]
+
+
+async def inbox(conn: asyncpg.Connection, person_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
+    """The person's notices, newest first, each with its deliveries as a JSON list."""
+    return await conn.fetch(
+        """SELECT n.notification_id, n.template, n.caused_by, n.language, n.title, n.body, n.created_at,
+                  (SELECT json_agg(json_build_object(
+                              'channel', d.channel, 'status', d.status, 'attempts', d.attempts,
+                              'error', d.last_error, 'next_attempt_at', d.next_attempt_at,
+                              'delivered_at', d.delivered_at)
+                          ORDER BY array_position(ARRAY['inbox', 'sms', 'email'], d.channel))
+                   FROM deliveries d WHERE d.notification_id = n.notification_id) AS deliveries
+           FROM notifications n WHERE n.person_id = $1
+           ORDER BY n.created_at DESC, n.notification_id LIMIT $2""",
+        person_id, limit,
+    )
+
+
+# --- row mapping -------------------------------------------------------------------------
+
+_RECIPIENT_COLUMNS = """c.region AS contact_region, c.phone, c.email, c.language AS contact_language,
+    p.channels AS preferred_channels, p.language AS preferred_language, p.reminders"""
+
+
+def _recipient(person_id: uuid.UUID, row: asyncpg.Record) -> Recipient:
+    contact = None
+    if row["phone"] is not None:
+        contact = Contact(person_id, row["contact_region"], row["phone"], row["email"], row["contact_language"])
+    preferences = None
+    if row["preferred_channels"] is not None:
+        preferences = Preferences(
+            person_id, frozenset(row["preferred_channels"]), row["preferred_language"], row["reminders"]
+        )
+    return Recipient(person_id, contact, preferences)
+
+
+def _open_bill(row: asyncpg.Record) -> OpenBill:
+    return OpenBill(
+        bill_id=row["bill_id"], person_id=row["person_id"], region=row["region"], months=tuple(row["months"]),
+        total=row["total"], paid_principal=row["paid_principal"], due_date=row["due_date"],
+        due_event_id=row["due_event_id"], correlation_id=row["correlation_id"],
+    )
+
+
+def _columns(rows: Sequence[tuple], *, width: int) -> list[list]:
+    """Rows → one list per column, for ``unnest``."""
+    return [[row[i] for row in rows] for i in range(width)]
