@@ -48,7 +48,7 @@ PROJECTIONS: dict[str, Projection] = {
     # the contact directory, the enrolments and the open bills the notices are written from;
     # preferences (set by the person) and notifications/deliveries are the service's own
     "notifications": Projection(
-        tables=("contacts", "enrolments", "bills"),
+        tables=("contacts", "enrolments", "bills", "bill_payments"),
         events=(
             "ApplicationSubmitted",
             "EnrollmentActivated", "EnrollmentChanged", "EnrollmentSuspended", "EnrollmentReinstated",
