@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -138,3 +139,16 @@ async def database_digest(database_url: str) -> str:
         return "\n".join(digests) if pending == 0 else f"pending {pending}"
     finally:
         await conn.close()
+
+
+def test_a_service_killed_mid_stream_catches_up_without_duplicates_after_restart(platform, client):
+    platform.stop_service("notifications", signal.SIGKILL)
+    try:
+        resident, _ = enrol_resident(client, say=lambda _: None)
+    finally:
+        platform.start_service("notifications")
+    platform.wait_until_ready(timeout_s=60)
+
+    resident.wait_for_notice("enrolment_active", count=2)
+    templates = sorted(notice["template"] for notice in resident.inbox())
+    assert templates == ["application_received", "enrolment_active", "enrolment_active"]
