@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -23,6 +23,7 @@ from shared.auth import Principal, forbidden
 from shared.errors import ApiError
 from shared.events import DocumentReceived, make_envelope
 from shared.outbox import Outbox
+from shared.periods import now_utc
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,7 @@ PURGE_BATCH = 500
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return now_utc()
 
 
 def not_found(what: str, field: str) -> ApiError:

@@ -4,7 +4,6 @@ up to date, and turn each event a person should hear about into a notice."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from services.notifications import notices, repository
@@ -24,6 +23,7 @@ from shared.events import (
     PremiumDue,
     PremiumPaid,
 )
+from shared.periods import now_utc
 
 
 async def notify(
@@ -34,7 +34,7 @@ async def notify(
     notice = notices.compose(
         template=template, caused_by=ctx.envelope.id, correlation_id=ctx.envelope.correlationid,
         region=region or ctx.envelope.region, recipient=await repository.recipient(ctx.conn, person_id),
-        variables_for=variables_for, now=datetime.now(UTC),
+        variables_for=variables_for, now=now_utc(),
     )
     if notice is not None:
         await notices.record(ctx.conn, ctx.outbox, [notice])

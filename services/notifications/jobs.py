@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import structlog
 
@@ -32,7 +32,7 @@ from services.notifications.domain import (
 from services.notifications.settings import NotificationsSettings
 from services.notifications.templates import email_text, sms_text
 from shared.events import NotificationDelivered, NotificationFailed
-from shared.periods import business_date
+from shared.periods import business_date, now_utc
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,7 @@ async def deliver_due(
 ) -> DeliveryRound:
     """One pass: claim due deliveries (no SMS in quiet hours), send them, store the outcomes."""
     settings: NotificationsSettings = runtime.settings
-    now = now or datetime.now(UTC)
+    now = now or now_utc()
     tz = region_tz(settings.region)
     quiet = in_quiet_hours(now, tz)
     held = 0
@@ -144,10 +144,10 @@ async def delivery_job(runtime: ServiceRuntime) -> None:
 async def reminder_scan(runtime: ServiceRuntime, as_of: date) -> int:
     """The reminders of business date ``as_of``; returns how many notices are new."""
     async with runtime.pool.acquire() as conn, conn.transaction():
-        return await notices.scan_reminders(conn, runtime.outbox, as_of, datetime.now(UTC))
+        return await notices.scan_reminders(conn, runtime.outbox, as_of, now_utc())
 
 
 async def reminder_job(runtime: ServiceRuntime) -> None:
     # hourly rather than daily: a restart cannot skip a day, and a repeat the same day adds nothing
-    created = await reminder_scan(runtime, business_date(datetime.now(UTC), runtime.settings.tz))
+    created = await reminder_scan(runtime, business_date(now_utc(), runtime.settings.tz))
     log.info("reminder scan", reminders=created)
