@@ -1,11 +1,13 @@
 """Throughput of the delivery pipeline, on the embedded PostgreSQL and Tansu broker.
 
-(a) raw: aiokafka produce → consume → asyncpg insert of each consumed batch;
+(a) raw: aiokafka produce → consume → one asyncpg executemany per consumed batch;
 (b) shebao: outbox write → relay → broker → consumer with inbox dedup → effect row,
     with a batch handler (one executemany per run of events, like (a)) and with a
     per-event handler (one round trip per event).
 
-Prints events/s for both and their ratio. Never fails on a time.
+In every case the producing side runs in this process and the consuming side in a child
+process, as two services would. The clock runs from the first write until the last effect
+row is committed. Prints events/s and the ratios. Never fails on a time.
 Usage: python bench/pipeline.py [--events 20000] [--durable]
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -32,6 +35,7 @@ from shared.runtime import ServiceDefinition, ServiceRuntime  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 WRITE_BATCH = 100
+EFFECTS_TABLE = "CREATE TABLE effects (event_id uuid, person_id uuid)"
 
 
 def withdrawals(count: int) -> list:
@@ -41,50 +45,6 @@ def withdrawals(count: int) -> list:
                       subject=str(i), region="110000")
         for i in range(count)
     ]
-
-
-async def raw_pipeline(database_url: str, bootstrap: str, events: list) -> float:
-    topic = "bench.raw"
-    await ensure_topics(bootstrap, [topic], 3)
-    conn = await connect(database_url, "public")
-    await conn.execute("DROP TABLE IF EXISTS raw_effects; CREATE TABLE raw_effects (event_id uuid, body bytea)")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1024 * 1024)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex}",
-                                enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500)
-    await producer.start()
-    await consumer.start()
-    while not consumer.assignment():
-        await consumer.getmany(timeout_ms=50)
-    progress = tqdm(total=len(events), desc="(a) raw aiokafka + asyncpg", unit="ev")
-    started = time.perf_counter()
-
-    async def produce() -> None:
-        for envelope in events:
-            await producer.send(topic, envelope.to_json_bytes(), key=envelope.partition_key())
-        await producer.flush()
-
-    async def consume() -> None:
-        stored = 0
-        while stored < len(events):
-            batches = await consumer.getmany(timeout_ms=200)
-            records = [record for batch in batches.values() for record in batch]
-            if records:
-                async with conn.transaction():
-                    await conn.executemany(
-                        "INSERT INTO raw_effects (event_id, body) VALUES ($1, $2)",
-                        [(uuid.uuid4(), record.value) for record in records],
-                    )
-                await consumer.commit()
-                stored += len(records)
-                progress.update(len(records))
-
-    await asyncio.gather(produce(), consume())
-    elapsed = time.perf_counter() - started
-    progress.close()
-    await consumer.stop()
-    await producer.stop()
-    await conn.close()
-    return len(events) / elapsed
 
 
 async def record_effect(ctx, event) -> None:
@@ -98,47 +58,119 @@ async def record_effects(ctx, envelopes) -> None:
                                [(envelope.id, envelope.data.person_id) for envelope in envelopes])
 
 
-async def shebao_pipeline(database_url: str, bootstrap: str, events: list, handler) -> float:
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    await ensure_topics(bootstrap, all_topics(prefix), 3)
-    kind = "batch handler" if handler is record_effects else "per-event handler"
-    progress = tqdm(total=len(events), desc=f"(b) outbox → relay → inbox, {kind}", unit="ev")
+HANDLERS = {"per-event": record_effect, "batch": record_effects}
 
-    producer = await _runtime(database_url, bootstrap, prefix, "enrollment", f"{prefix[:-1]}_enr", {})
-    consumer = await _runtime(database_url, bootstrap, prefix, "documents", f"{prefix[:-1]}_doc",
-                              {"ApplicationWithdrawn": handler}, setup="CREATE TABLE effects (event_id uuid, person_id uuid)")
-    while not consumer.consumer.assigned_partitions():
-        await asyncio.sleep(0.05)
-    started = time.perf_counter()
 
-    async def write() -> None:
-        for start in range(0, len(events), WRITE_BATCH):
-            async with producer.pool.acquire() as conn, conn.transaction():
-                await producer.outbox.add_events(conn, events[start:start + WRITE_BATCH])
+# --- the consuming side, in a child process ------------------------------------------------
 
-    async def wait_for_effects() -> None:
-        done = 0
-        while done < len(events):
-            await asyncio.sleep(0.05)
-            async with consumer.pool.acquire() as conn:
-                count = await conn.fetchval("SELECT count(*) FROM effects")
-            progress.update(count - done)
-            done = count
+def consuming_side(kind: str, database_url: str, bootstrap: str, name: str, ready, stop) -> None:
+    """Child process: consume until ``stop`` is set; ``ready`` once partitions are assigned."""
+    runner = _consume_raw if kind == "raw" else _consume_shebao
+    asyncio.run(runner(kind, database_url, bootstrap, name, ready, stop))
 
-    await asyncio.gather(write(), wait_for_effects())
-    elapsed = time.perf_counter() - started
-    progress.close()
+
+async def _consume_raw(kind, database_url, bootstrap, name, ready, stop) -> None:
+    conn = await connect(database_url, name)
+    consumer = AIOKafkaConsumer(name, bootstrap_servers=bootstrap, group_id=f"{name}-group",
+                                enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500)
+    await consumer.start()
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=50)
+    ready.set()
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=100)
+        records = [record for batch in batches.values() for record in batch]
+        if records:
+            async with conn.transaction():
+                await conn.executemany("INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
+                                       [(uuid.uuid4(), uuid.uuid4()) for _ in records])
+            await consumer.commit()
     await consumer.stop()
+    await conn.close()
+
+
+async def _consume_shebao(kind, database_url, bootstrap, name, ready, stop) -> None:
+    runtime = await _runtime(database_url, bootstrap, f"{name}.", "documents", f"{name}_doc",
+                             {"ApplicationWithdrawn": HANDLERS[kind]})
+    while not runtime.consumer.assigned_partitions():
+        await asyncio.sleep(0.05)
+    ready.set()
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    await runtime.stop()
+
+
+# --- the producing side, here ---------------------------------------------------------------
+
+async def produce_raw(database_url: str, bootstrap: str, name: str, events: list) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1024 * 1024)
+    await producer.start()
+    for envelope in events:
+        await producer.send(name, envelope.to_json_bytes(), key=envelope.partition_key())
+    await producer.flush()
     await producer.stop()
-    return len(events) / elapsed
 
 
-async def _runtime(database_url, bootstrap, prefix, name, schema, handlers, setup=None) -> ServiceRuntime:
+async def produce_shebao(runtime: ServiceRuntime, events: list) -> None:
+    for start in range(0, len(events), WRITE_BATCH):
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            await runtime.outbox.add_events(conn, events[start:start + WRITE_BATCH])
+
+
+async def measure(kind: str, database_url: str, bootstrap: str, events: list) -> float:
+    """Events per second of one pipeline, first write to last effect."""
+    name = f"bench{uuid.uuid4().hex[:6]}"
+    effects_schema = name if kind == "raw" else f"{name}_doc"
+    await _prepare(kind, database_url, bootstrap, name, effects_schema)
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Event(), context.Event()
+    child = context.Process(target=consuming_side, args=(kind, database_url, bootstrap, name, ready, stop))
+    child.start()
+    producer = None
+    try:
+        if not ready.wait(120):
+            raise RuntimeError("the consuming side did not get its partitions")
+        if kind != "raw":
+            producer = await _runtime(database_url, bootstrap, f"{name}.", "enrollment", f"{name}_enr", {})
+        progress = tqdm(total=len(events), desc=f"{kind:>9}", unit="ev")
+        started = time.perf_counter()
+        write = produce_raw(database_url, bootstrap, name, events) if producer is None \
+            else produce_shebao(producer, events)
+        await asyncio.gather(write, _wait_for_effects(database_url, effects_schema, len(events), progress))
+        elapsed = time.perf_counter() - started
+        progress.close()
+        return len(events) / elapsed
+    finally:
+        if producer is not None:
+            await producer.stop()
+        stop.set()
+        child.join(30)
+
+
+async def _prepare(kind: str, database_url: str, bootstrap: str, name: str, effects_schema: str) -> None:
+    if kind == "raw":
+        await ensure_topics(bootstrap, [name], 3)
+    else:
+        await ensure_topics(bootstrap, all_topics(f"{name}."), 3)
+    await apply_migrations(database_url, effects_schema, None)
+    conn = await connect(database_url, effects_schema)
+    await conn.execute(EFFECTS_TABLE)
+    await conn.close()
+
+
+async def _wait_for_effects(database_url: str, schema: str, total: int, progress: tqdm) -> None:
+    conn = await connect(database_url, schema)
+    done = 0
+    while done < total:
+        await asyncio.sleep(0.02)
+        count = await conn.fetchval("SELECT count(*) FROM effects")
+        progress.update(count - done)
+        done = count
+    await conn.close()
+
+
+async def _runtime(database_url, bootstrap, prefix, name, schema, handlers) -> ServiceRuntime:
     await apply_migrations(database_url, schema, None)
-    if setup:
-        conn = await connect(database_url, schema)
-        await conn.execute(setup)
-        await conn.close()
     settings = Settings(service=schema, topic_prefix=prefix, database_url=database_url,
                         kafka_bootstrap_servers=bootstrap, outbox_poll_interval_s=0.2, log_level="WARNING")
     runtime = ServiceRuntime(ServiceDefinition(name=name, migrations_dir=None, handlers=handlers), settings)
@@ -163,18 +195,18 @@ def main() -> None:
         postgres.create_database("bench")
         url = postgres.url("bench")
         events = withdrawals(args.events)
-        raw = asyncio.run(raw_pipeline(url, broker.bootstrap_servers, events))
-        per_event = asyncio.run(shebao_pipeline(url, broker.bootstrap_servers, events, record_effect))
-        batched = asyncio.run(shebao_pipeline(url, broker.bootstrap_servers, events, record_effects))
+        figures = {kind: asyncio.run(measure(kind, url, broker.bootstrap_servers, events))
+                   for kind in ("raw", "batch", "per-event")}
     finally:
         broker.stop()
         postgres.stop()
-    print(f"\nevents: {args.events}   PostgreSQL durable: {args.durable}")
-    print(f"(a) raw aiokafka produce→consume + asyncpg batch insert:        {raw:10.0f} events/s")
-    print(f"(b) outbox → relay → broker → inbox → effect, batch handler:     {batched:10.0f} events/s"
-          f"   ratio to (a): {batched / raw:.2f}")
-    print(f"    the same with a per-event handler (one round trip per event): {per_event:10.0f} events/s"
-          f"   ratio to (a): {per_event / raw:.2f}")
+    raw = figures["raw"]
+    print(f"\nevents: {args.events}   PostgreSQL durable: {args.durable}   producer and consumer in two processes")
+    print(f"(a) raw aiokafka produce→consume + asyncpg batch insert:          {raw:10.0f} events/s")
+    print(f"(b) outbox → relay → broker → inbox → effect, batch handler:       {figures['batch']:10.0f} events/s"
+          f"   ratio to (a): {figures['batch'] / raw:.2f}")
+    print(f"    the same with a per-event handler (one round trip per event):   {figures['per-event']:10.0f} events/s"
+          f"   ratio to (a): {figures['per-event'] / raw:.2f}")
 
 
 if __name__ == "__main__":
