@@ -57,6 +57,19 @@ class HandlerContext:
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 
+DATABASE_UNREACHABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+)
+DATABASE_RETRY_PAUSE_S = 1.0
+
+
+class DatabaseUnavailable(RuntimeError):
+    """Raised out of a batch so that FastStream rewinds it for redelivery."""
+
 
 @dataclass
 class BatchContext:
@@ -205,6 +218,8 @@ class EventConsumer:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     return await self._apply_in(conn, record, envelope)
+            except DATABASE_UNREACHABLE as error:
+                await self._wait_for_database(error)
             except Exception as error:
                 reason = f"{type(error).__name__}: {error}"
                 with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
@@ -215,6 +230,14 @@ class EventConsumer:
             log.error("handler failed for good; dead-lettering", event_type=envelope.type, attempts=attempt)
         await self.dead_letter(record, reason, attempts=max(attempt, 1))
         return "dead_lettered"
+
+    async def _wait_for_database(self, error: Exception) -> None:
+        """The database, not the record, is at fault: no attempt is spent and nothing is
+        dead-lettered. Wait, then fail the batch so that it is delivered again."""
+        log.warning("database unreachable; the batch will be delivered again",
+                    error=f"{type(error).__name__}: {error}")
+        await asyncio.sleep(DATABASE_RETRY_PAUSE_S)
+        raise DatabaseUnavailable(str(error)) from error
 
     async def _apply_in(self, conn: asyncpg.Connection, record: ConsumerRecord, envelope: Envelope) -> str:
         """Record the event in the inbox and run its handler, in ``conn``'s open transaction."""
