@@ -184,13 +184,19 @@ versions AS (
     SELECT p.*, lead(p.effective_from) OVER (PARTITION BY p.region, p.programme ORDER BY p.effective_from)
                AS valid_until
     FROM policies p),
+cycle_offsets AS MATERIALIZED (
+    -- the k-th of n cycles, hash-joined on n (a per-row generate_series makes the planner expect
+    -- 1000 rows a row; a join on k < cycles tests every row 60 times). MATERIALIZED: inlined, the
+    -- planner turns n = cycles back into k < cycles.
+    SELECT n, k FROM generate_series(1, {MAX_CYCLES}) AS n JOIN generate_series(0, {MAX_CYCLES} - 1) AS k ON k < n),
 cycles AS (
-    -- (constant series: a per-row generate_series makes the planner expect 1000 rows a row)
-    SELECT d.*, (d.next_cycle_start + make_interval(months => k * d.step))::date AS cycle_start
-    FROM due d JOIN generate_series(0, {MAX_CYCLES} - 1) AS k ON k < d.cycles),
+    SELECT d.*, (d.next_cycle_start + make_interval(months => o.k * d.step))::date AS cycle_start
+    FROM due d JOIN cycle_offsets o ON o.n = d.cycles),
+month_offsets AS MATERIALIZED (
+    SELECT step, i FROM unnest('{{1,3,6,12}}'::int[]) AS step JOIN generate_series(0, 11) AS i ON i < step),
 months AS (
-    SELECT cy.*, (cy.cycle_start + make_interval(months => i))::date AS month
-    FROM cycles cy JOIN generate_series(0, 11) AS i ON i < cy.step),
+    SELECT cy.*, (cy.cycle_start + make_interval(months => mo.i))::date AS month
+    FROM cycles cy JOIN month_offsets mo ON mo.step = cy.step),
 priced AS (
     SELECT m.*, p.effective_from AS policy_from, p.rate, p.personal_account_rate, p.flat_amount, p.flat_period,
            p.due_day, p.grace_days, p.late_fee_daily_rate, p.back_payment_allowed, p.back_payment_limit_days,
@@ -259,7 +265,8 @@ advanced AS (
     -- a priced enrolment moves on even if its bill existed already: its months are billed
     UPDATE enrolments e SET next_cycle_start = d.next_start, updated_at = now()
     FROM due d
-    WHERE e.enrollment_id = d.enrollment_id
+    -- (the chunk's persons again: without them the planner reads the whole table)
+    WHERE e.enrollment_id = d.enrollment_id AND e.person_id = ANY($1::uuid[])
       AND NOT EXISTS (SELECT 1 FROM unpriced u WHERE u.enrollment_id = d.enrollment_id))
 SELECT br.bill_id, br.person_id, br.region, br.months, br.principal, br.due_date, br.line_programmes,
        br.line_months, br.line_bases, br.line_rates, br.line_amounts
