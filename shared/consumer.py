@@ -170,13 +170,6 @@ class EventConsumer:
         for (_, envelope), outcome in zip(decoded, outcomes):
             metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, outcome).inc()
 
-    async def process_record(self, record: ConsumerRecord) -> str:
-        """Apply one record; returns the outcome (applied, duplicate, skipped, dead_lettered)."""
-        envelope = await self._decode_or_dead_letter(record)
-        if envelope is None:
-            return "skipped_or_dead_lettered"
-        return await self._apply_with_retries(record, envelope)
-
     async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Envelope | None:
         """The record's envelope if this service handles it; invalid ones go to the DLQ."""
         event_type = _header(record, TYPE_HEADER)

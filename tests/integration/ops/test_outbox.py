@@ -29,7 +29,7 @@ async def test_republish_re_emits_sent_events_and_consumers_skip_them(deployment
     outcome = await operator(*republish, database=True)
 
     assert outcome.code == 0, outcome.err
-    assert f"re-emitting 2 event(s)" in outcome.out and f"{deployment.topic}: 2" in outcome.out
+    assert "re-emitting 2 event(s)" in outcome.out and f"{deployment.topic}: 2" in outcome.out
     await eventually(lambda: _end_total_is(deployment, 4))
     await eventually(lambda: deployment.all_sent(events))
     await eventually(deployment.documents_caught_up)
