@@ -15,7 +15,7 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 run: $(INSTALLED)
-	$(PY) -m shared.launcher run
+	$(PY) -m tooling.launcher run
 
 test: $(INSTALLED)
 	$(PY) -m pytest
@@ -28,11 +28,11 @@ bench: $(INSTALLED)
 	$(PY) bench/billing_run.py
 
 demo: $(INSTALLED)
-	$(PY) -m shared.journey
+	$(PY) -m tooling.journey
 
 schema: $(INSTALLED)
 	$(PY) -m shared.events.schema --write
-	$(PY) -m shared.cli events-doc --write
+	$(PY) -m tooling.cli events-doc --write
 
 clean:
 	rm -rf $(VENV) .shebao .pytest_cache

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shared.consumer import batch_handler  # noqa: E402
 from shared.db import apply_migrations, connect  # noqa: E402
-from shared.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics  # noqa: E402
+from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics  # noqa: E402
 from shared.events import ApplicationWithdrawn, all_topics, make_envelope  # noqa: E402
 from shared.runtime import ServiceDefinition, ServiceRuntime  # noqa: E402
 from shared.settings import Settings  # noqa: E402

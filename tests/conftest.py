@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import EmbeddedBroker, EmbeddedPostgres
+from tooling.devstack import EmbeddedBroker, EmbeddedPostgres
 
 
 @dataclass

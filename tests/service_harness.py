@@ -17,7 +17,7 @@ import httpx
 
 from shared.auth import mint_token
 from shared.db import apply_migrations
-from shared.devstack import ensure_topics
+from tooling.devstack import ensure_topics
 from shared.events import all_topics
 from shared.runtime import ServiceDefinition, ServiceRuntime, build_http_app
 from shared.settings import Settings

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.devstack import free_port
+from tooling.devstack import free_port
 from shared.events import all_topics
 from shared.settings import SERVICE_NAMES
 from tests.deploy.deployfiles import DEPLOY, REPO, copy_sources, parse_dockerfile, terminated_at_exit

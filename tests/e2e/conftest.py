@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import free_port
-from shared.journey import Platform as PlatformClient
-from shared.launcher import Platform
+from tooling.devstack import free_port
+from tooling.journey import Platform as PlatformClient
+from tooling.launcher import Platform
 from shared.periods import CLOCK_FILE_ENV, now_utc
 from shared.settings import SERVICE_NAMES
 

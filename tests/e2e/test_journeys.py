@@ -1,5 +1,5 @@
 """The resident journeys of DESIGN.md §1, across the four services running as processes,
-driven only through HTTP (shared/journey.py) as a resident, caseworker, channel and operator."""
+driven only through HTTP (tooling/journey.py) as a resident, caseworker, channel and operator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.journey import (
+from tooling.journey import (
     Caseworker,
     Operator,
     PaymentChannel,

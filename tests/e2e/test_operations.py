@@ -17,7 +17,7 @@ from aiokafka.structs import TopicPartition
 
 from shared.events import topic_for
 from shared.events.topics import TYPE_HEADER
-from shared.journey import enrol_resident, resident_journey
+from tooling.journey import enrol_resident, resident_journey
 from shared.settings import SERVICE_NAMES
 from tests.e2e.conftest import E2E_PREFIX
 from tests.integration.harness import publish_raw
@@ -29,7 +29,7 @@ CONSUMED_TOPICS = ("enrollment", "documents", "billing")  # nobody consumes noti
 
 def shebao(platform, *args: str) -> subprocess.CompletedProcess:
     """The operator CLI, as its own process, pointed at the e2e platform."""
-    command = [sys.executable, "-m", "shared.cli", *args, "--bootstrap-servers", platform.bootstrap_servers,
+    command = [sys.executable, "-m", "tooling.cli", *args, "--bootstrap-servers", platform.bootstrap_servers,
                "--topic-prefix", E2E_PREFIX]
     return subprocess.run(command, capture_output=True, text=True, timeout=120,
                           env={**platform.service_env("enrollment")})

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.consumer import Handler
 from shared.db import apply_migrations
-from shared.devstack import ensure_topics
+from tooling.devstack import ensure_topics
 from shared.events import ApplicationWithdrawn, Envelope, all_topics, make_envelope
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings

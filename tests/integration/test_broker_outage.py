@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.devstack import EmbeddedBroker
+from tooling.devstack import EmbeddedBroker
 
 from .harness import a_withdrawal, eventually
 from .test_delivery import start_pair

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.devstack import EmbeddedPostgres
+from tooling.devstack import EmbeddedPostgres
 from shared.events import topic_for
 from shared.events.topics import TYPE_HEADER, dlq_topic
 

@@ -8,11 +8,11 @@ import jwt
 import pytest
 
 from shared.auth import Principal, decode_token
-from shared.cli import COMMANDS, build_parser, main
+from tooling.cli import COMMANDS, build_parser, main
 from shared.events import EVENT_TYPES
-from shared.ops import event_doc
-from shared.ops.dlq import resolve_topics
-from shared.ops.projections import PROJECTIONS
+from tooling.ops import event_doc
+from tooling.ops.dlq import resolve_topics
+from tooling.ops.projections import PROJECTIONS
 from shared.settings import SERVICE_NAMES, get_settings
 
 

@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
-from shared.cli import main
+from tooling.cli import main
 from shared.consumer import HandlerContext
 from shared.events import Envelope, topic_for
-from shared.ops.kafka import end_offsets as ops_end_offsets
+from tooling.ops.kafka import end_offsets as ops_end_offsets
 from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 from tests.integration.harness import a_withdrawal, eventually, start_runtime

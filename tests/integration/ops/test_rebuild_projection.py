@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.ops.projections import PROJECTIONS, Projection
+from tooling.ops.projections import PROJECTIONS, Projection
 from tests.integration.harness import eventually
 
 from .conftest import Deployment

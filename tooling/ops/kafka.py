@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.kafka import client_options
-from shared.ops import OpsError
+from tooling.ops import OpsError
 from shared.settings import Settings
 
 NO_OFFSET = -1

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.db import apply_migrations
-from shared.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
+from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
 from shared.events import all_topics
 from shared.settings import DEFAULT_PORTS, SERVICE_NAMES
 
@@ -189,7 +189,7 @@ def run(state_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.launcher", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tooling.launcher", description=__doc__)
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--state-dir", type=Path, default=Path(".shebao"))
     args = parser.parse_args(argv)

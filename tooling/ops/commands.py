@@ -20,9 +20,9 @@ from typing import Any
 from aiokafka.errors import KafkaConnectionError
 from tqdm import tqdm
 
-from shared.cli import usage_error, command
+from tooling.registry import command, usage_error
 from shared.events import EVENT_TYPES, SERVICES, topic_for
-from shared.ops import OpsError, dlq, event_doc, outbox, projections, replay, topics
+from tooling.ops import OpsError, dlq, event_doc, outbox, projections, replay, topics
 from shared.settings import SERVICE_NAMES, Settings, get_settings
 
 # --- shared plumbing ------------------------------------------------------------------

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 from shared.db import check_schema_name
 from shared.events import EVENT_TYPES, topic_for
-from shared.ops import OpsError
-from shared.ops.kafka import end_offsets, offsets_reader, sole_member
-from shared.ops.services import ensure_stopped, ops_connection
+from tooling.ops import OpsError
+from tooling.ops.kafka import end_offsets, offsets_reader, sole_member
+from tooling.ops.services import ensure_stopped, ops_connection
 from shared.settings import Settings
 
 
@@ -83,7 +83,7 @@ def projection_of(service: str) -> Projection:
     """The declared projection of ``service``; ``OpsError`` when it has none."""
     projection = PROJECTIONS.get(service)
     if projection is None or not projection.tables:
-        raise OpsError(f"service {service} declares no projection tables (shared/ops/projections.py PROJECTIONS)")
+        raise OpsError(f"service {service} declares no projection tables (tooling/ops/projections.py PROJECTIONS)")
     unknown = set(projection.events) - set(EVENT_TYPES)
     if unknown:
         raise OpsError(f"PROJECTIONS[{service!r}] names unknown event types: {', '.join(sorted(unknown))}")

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.ops.kafka import (
+from tooling.ops.kafka import (
     NO_OFFSET,
     admin_client,
     committed_offsets,

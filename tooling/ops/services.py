@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncpg
 
 from shared.db import check_schema_name
-from shared.ops import OpsError
+from tooling.ops import OpsError
 from shared.settings import SERVICE_NAMES, Settings
 
 OPS_APPLICATION_NAME = "shebao-ops"

@@ -1,4 +1,4 @@
-"""The logic behind the operator's command line (``shebao``, see ``shared/cli.py``).
+"""The logic behind the operator's command line (``shebao``, see ``tooling/cli.py``).
 
 Each module does one job and returns plain results that the CLI prints:
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.db import check_schema_name
-from shared.ops import OpsError
-from shared.ops.services import ops_connection
+from tooling.ops import OpsError
+from tooling.ops.services import ops_connection
 from shared.settings import Settings
 
 

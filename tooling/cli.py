@@ -1,57 +1,23 @@
 """``shebao``: the operator's command line.
 
-Each subcommand is a pair registered with :func:`command`: a function that adds its
-arguments to a subparser, and a handler ``(args) -> int`` returning the exit code.
-Add a subcommand by writing both next to each other in any module imported here.
+The subcommands are registered in ``tooling.registry`` by the modules that define them:
+``token`` here, the operator commands (topics, replay, dlq, outbox, rebuild-projection,
+events-doc) in ``tooling/ops/commands.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import timedelta
 
 from shared.auth import ROLES, mint_token
 from shared.settings import get_settings
+from tooling.ops import commands as _operator_commands  # noqa: F401  (registers them)
+from tooling.registry import COMMANDS, build_parser, command, usage_error
 
-Handler = Callable[[argparse.Namespace], int]
-Configure = Callable[[argparse.ArgumentParser], None]
-
-
-@dataclass(frozen=True)
-class Command:
-    """A subcommand: its name, one-line help, argument set-up and handler."""
-
-    name: str
-    help: str
-    configure: Configure
-    handler: Handler
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str, help: str, configure: Configure) -> Callable[[Handler], Handler]:
-    """Decorator registering ``handler`` as subcommand ``name`` with its arguments."""
-
-    def register(handler: Handler) -> Handler:
-        COMMANDS[name] = Command(name, help, configure, handler)
-        return handler
-
-    return register
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``shebao`` parser with one subparser per registered command."""
-    parser = argparse.ArgumentParser(prog="shebao", description="Shebao operator tools.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for cmd in COMMANDS.values():
-        sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
-        cmd.configure(sub)
-        sub.set_defaults(handler=cmd.handler)
-    return parser
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,17 +65,5 @@ def token_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def usage_error(name: str, message: str) -> int:
-    """Print ``shebao NAME: error: MESSAGE`` on stderr; return the usage exit code, 2."""
-    print(f"shebao {name}: error: {message}", file=sys.stderr)
-    return 2
-
-
-# The operator commands (topics, replay, dlq, outbox, rebuild-projection, events-doc) live in
-# shared/ops/commands.py; importing it registers them.
-from shared.ops import commands  # noqa: E402,F401
-
 if __name__ == "__main__":
-    from shared.cli import main as _main  # the registry that shared.ops.commands filled
-
-    sys.exit(_main())
+    sys.exit(main())

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from aiokafka import TopicPartition
 
-from shared.ops import OpsError
-from shared.ops.kafka import (
+from tooling.ops import OpsError
+from tooling.ops.kafka import (
     NO_OFFSET,
     admin_client,
     committed_offsets,
@@ -29,7 +29,7 @@ from shared.ops.kafka import (
     partitions_of,
     sole_member,
 )
-from shared.ops.services import ensure_stopped, service_of_group
+from tooling.ops.services import ensure_stopped, service_of_group
 from shared.settings import Settings
 
 
