@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.consumer import batch_handler  # noqa: E402
+from shared.handlers import batch_handler  # noqa: E402
+from shared.unit_of_work import UnitOfWork  # noqa: E402
 from shared.db import apply_migrations, connect  # noqa: E402
 from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics  # noqa: E402
 from shared.events import ApplicationWithdrawn, all_topics, make_envelope  # noqa: E402
@@ -47,14 +48,14 @@ def withdrawals(count: int) -> list:
     ]
 
 
-async def record_effect(ctx, event) -> None:
-    await ctx.conn.execute("INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
-                           ctx.envelope.id, event.person_id)
+async def record_effect(uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
+    await uow.conn.execute("INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
+                           uow.origin.causation_id, event.person_id)
 
 
 @batch_handler
-async def record_effects(ctx, envelopes) -> None:
-    await ctx.conn.executemany("INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
+async def record_effects(uow: UnitOfWork, envelopes) -> None:
+    await uow.conn.executemany("INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
                                [(envelope.id, envelope.data.person_id) for envelope in envelopes])
 
 
@@ -91,7 +92,7 @@ async def _consume_raw(kind, database_url, bootstrap, name, ready, stop) -> None
 
 async def _consume_shebao(kind, database_url, bootstrap, name, ready, stop) -> None:
     runtime = await _runtime(database_url, bootstrap, f"{name}.", "documents", f"{name}_doc",
-                             {"ApplicationWithdrawn": HANDLERS[kind]})
+                             {ApplicationWithdrawn: HANDLERS[kind]})
     while not runtime.consumer.assigned_partitions():
         await asyncio.sleep(0.05)
     ready.set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,37 +25,15 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared import metrics
-from shared.events import Envelope, EventPayload, InvalidEvent, decode_envelope, make_envelope
+from shared.events import Envelope, InvalidEvent, decode_envelope
 from shared.events.topics import TYPE_HEADER, dlq_topic
 from shared.logging import bind_event_context
+from shared.handlers import BoundHandler, handles_batches
 from shared.outbox import Outbox
+from shared.unit_of_work import Origin, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-
-@dataclass
-class HandlerContext:
-    """What a handler gets: the open transaction, the event, and a way to emit more events."""
-
-    conn: asyncpg.Connection
-    envelope: Envelope
-    outbox: Outbox
-    settings: Any = None  # the service's settings (its Settings subclass)
-
-    async def emit(self, payload: EventPayload, *, subject: str, region: str | None = None) -> Envelope:
-        """Write an event caused by the one being handled into the outbox (same transaction)."""
-        envelope = make_envelope(
-            payload,
-            subject=subject,
-            region=region or self.envelope.region,
-            correlationid=self.envelope.correlationid,
-            causationid=self.envelope.id,
-        )
-        await self.outbox.add(self.conn, envelope)
-        return envelope
-
-
-Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 
 DATABASE_UNREACHABLE = (
     OSError,
@@ -69,28 +47,6 @@ DATABASE_RETRY_PAUSE_S = 1.0
 
 class DatabaseUnavailable(RuntimeError):
     """Raised out of a batch so that FastStream rewinds it for redelivery."""
-
-
-@dataclass
-class BatchContext:
-    """What a batch handler gets: the open transaction and the outbox."""
-
-    conn: asyncpg.Connection
-    outbox: Outbox
-
-
-def batch_handler(function: Callable[[BatchContext, list[Envelope]], Awaitable[None]]):
-    """Mark a handler that applies a run of consecutive events of its type in one call.
-
-    For projections whose effect is a plain insert or upsert per event, one ``executemany``
-    per run instead of a round trip per event. Inbox deduplication and ordering are the same.
-    """
-    function.handles_batches = True
-    return function
-
-
-def _handles_batches(handler: Any) -> bool:
-    return getattr(handler, "handles_batches", False)
 
 
 @dataclass
@@ -113,8 +69,7 @@ class EventConsumer:
     pool: asyncpg.Pool
     producer: AIOKafkaProducer
     outbox: Outbox
-    handlers: dict[str, Handler]
-    settings: Any = None
+    handlers: dict[str, BoundHandler]
     subscriber: Any = None
 
     def subscribe(self, broker: KafkaBroker) -> None:
@@ -248,13 +203,14 @@ class EventConsumer:
         """Apply a run of events of one type: one call for a batch handler, else one call each."""
         started = time.perf_counter()
         handler = self.handlers[run[0].type]
-        if _handles_batches(handler):
-            await handler(BatchContext(conn=conn, outbox=self.outbox), run)
+        if handles_batches(handler):
+            async with UnitOfWork.inside(conn, self.outbox) as unit:
+                await handler(unit, run)
         else:
             for envelope in run:
                 with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
-                    await handler(HandlerContext(conn=conn, envelope=envelope, outbox=self.outbox, settings=self.settings),
-                                  envelope.data)
+                    async with UnitOfWork.inside(conn, self.outbox, Origin.of_event(envelope)) as unit:
+                        await handler(unit, envelope.data)
         elapsed = (time.perf_counter() - started) / len(run)
         histogram = metrics.HANDLER_LATENCY.labels(self.config.service, run[0].type)
         for _ in run:
@@ -281,7 +237,7 @@ async def _keep_raw_body(message: Any) -> Any:
     return message.body
 
 
-def _runs(to_apply: list[tuple[int, Envelope]], handlers: dict[str, Handler]):
+def _runs(to_apply: list[tuple[int, Envelope]], handlers: dict[str, BoundHandler]):
     """Yield (index of first event, events) for each handler call, keeping the batch's order.
 
     Consecutive events of a batch handler's type form one run; every other event is its own run.
@@ -290,7 +246,7 @@ def _runs(to_apply: list[tuple[int, Envelope]], handlers: dict[str, Handler]):
     while position < len(to_apply):
         first_index, first = to_apply[position]
         end = position + 1
-        if _handles_batches(handlers[first.type]):
+        if handles_batches(handlers[first.type]):
             while end < len(to_apply) and to_apply[end][1].type == first.type:
                 end += 1
         yield first_index, [envelope for _, envelope in to_apply[position:end]]

@@ -26,14 +26,16 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared.consumer import ConsumerConfig, EventConsumer, Handler
+from shared.consumer import ConsumerConfig, EventConsumer
 from shared.db import apply_migrations, create_pool
 from shared.errors import install_error_handlers
-from shared.events import EVENT_TYPES, topic_for
+from shared.events import topic_for
+from shared.handlers import HandlerTable, bind_handlers, check_handler_table
 from shared.kafka import faststream_security, new_producer
 from shared.logging import configure_logging
 from shared.outbox import Outbox, OutboxRelay, RelayConfig
 from shared.settings import Settings
+from shared.unit_of_work import UnitsOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -53,19 +55,19 @@ class ServiceDefinition:
 
     name: str
     migrations_dir: Path | None
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    handlers: HandlerTable = field(default_factory=dict)
     router: APIRouter | None = None
     jobs: Sequence[PeriodicJob] = ()
     on_start: Callable[["ServiceRuntime"], Awaitable[None]] | None = None
     # a Settings subclass with the service's own knobs (e.g. a storage directory)
     settings_class: type[Settings] = Settings
 
+    def __post_init__(self) -> None:
+        check_handler_table(self.handlers)
+
     def consumed_topics(self, prefix: str) -> list[str]:
         """The topics carrying the events this service handles."""
-        unknown = set(self.handlers) - set(EVENT_TYPES)
-        if unknown:
-            raise ValueError(f"handlers for unknown event types: {sorted(unknown)}")
-        return sorted({topic_for(EVENT_TYPES[name].source_service, prefix) for name in self.handlers})
+        return sorted({topic_for(event_class.source_service, prefix) for event_class in self.handlers})
 
 
 class ServiceRuntime:
@@ -76,6 +78,7 @@ class ServiceRuntime:
         self.settings = settings
         self.outbox = Outbox(settings.topic_prefix)
         self.pool: asyncpg.Pool | None = None
+        self.units: UnitsOfWork | None = None
         self.producer = None
         self.broker: KafkaBroker | None = None
         self.relay: OutboxRelay | None = None
@@ -91,6 +94,7 @@ class ServiceRuntime:
         settings = self.settings
         self.pool = await create_pool(settings.database_url, settings.schema,
                                       min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        self.units = UnitsOfWork(self.pool, self.outbox)
         self.producer = new_producer(settings)
         await self.producer.start()
         self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer)
@@ -98,8 +102,8 @@ class ServiceRuntime:
         self.broker = KafkaBroker(settings.kafka_bootstrap_servers, security=faststream_security(settings),
                                   graceful_timeout=15.0, logger=None)
         if self.definition.handlers:
-            self.consumer = EventConsumer(self._consumer_config(), self.pool, self.producer, self.outbox,
-                                          self.definition.handlers, settings)
+            handlers = bind_handlers(self.definition.handlers, settings=settings)
+            self.consumer = EventConsumer(self._consumer_config(), self.pool, self.producer, self.outbox, handlers)
             self.consumer.subscribe(self.broker)
         await self.broker.start()
         if self.definition.on_start is not None:
@@ -195,7 +199,7 @@ def build_http_app(
 
 
 def get_runtime(request: Request) -> ServiceRuntime:
-    """FastAPI dependency: the running service (pool, outbox, settings) behind this request."""
+    """FastAPI dependency: the running service (units of work, settings) behind this request."""
     return request.app.state.runtime
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.consumer import Handler
+from shared.handlers import HandlerTable
 from shared.db import apply_migrations
 from tooling.devstack import ensure_topics
 from shared.events import ApplicationWithdrawn, Envelope, all_topics, make_envelope
@@ -40,7 +40,7 @@ def test_settings(
 
 
 async def start_runtime(
-    infrastructure, *, name: str, schema: str, prefix: str, handlers: dict[str, Handler] | None = None, **overrides: Any
+    infrastructure, *, name: str, schema: str, prefix: str, handlers: HandlerTable | None = None, **overrides: Any
 ) -> ServiceRuntime:
     """Migrate ``schema``, create the prefix's topics and start a runtime for service ``name``."""
     settings = test_settings(infrastructure, schema, prefix, **overrides)

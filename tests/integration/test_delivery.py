@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 
-from shared.consumer import HandlerContext, batch_handler
+from shared.events import ApplicationWithdrawn
+from shared.handlers import batch_handler
+from shared.unit_of_work import UnitOfWork
 from shared.events import topic_for
 from shared.events.topics import TYPE_HEADER, dlq_topic
 
@@ -16,9 +18,9 @@ from .harness import a_withdrawal, eventually, publish_raw, read_topic, start_ru
 pytestmark = pytest.mark.integration
 
 
-async def record_effect(ctx: HandlerContext, event) -> None:
-    await ctx.conn.execute(
-        "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", ctx.envelope.id, event.person_id
+async def record_effect(uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
+    await uow.conn.execute(
+        "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", uow.origin.causation_id, event.person_id
     )
 
 
@@ -54,7 +56,7 @@ async def start_pair(infrastructure, unique_name: str, handler=record_effect) ->
     producer = await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr", prefix=f"{unique_name}.")
     consumer = await start_runtime(
         infrastructure, name="documents", schema=f"{unique_name}_doc", prefix=f"{unique_name}.",
-        handlers={"ApplicationWithdrawn": handler},
+        handlers={ApplicationWithdrawn: handler},
     )
     async with consumer.pool.acquire() as conn:
         await conn.execute("CREATE TABLE effects (seq bigserial, event_id uuid NOT NULL, person_id uuid NOT NULL)")
@@ -113,11 +115,11 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_partition_moves
     poison, after = a_withdrawal(person), a_withdrawal(person)  # same key: same partition
     attempts: list[uuid.UUID] = []
 
-    async def fragile(ctx: HandlerContext, event) -> None:
-        if ctx.envelope.id == poison.id:
-            attempts.append(ctx.envelope.id)
+    async def fragile(uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
+        if uow.origin.causation_id == poison.id:
+            attempts.append(uow.origin.causation_id)
             raise ValueError("cannot apply this withdrawal")
-        await record_effect(ctx, event)
+        await record_effect(uow, event)
 
     pair = await start_pair(infrastructure, unique_name, handler=fragile)
     try:
@@ -183,9 +185,9 @@ async def test_batch_handler_applies_runs_once_each_in_order(infrastructure, uni
     calls: list[int] = []
 
     @batch_handler
-    async def record_effects(ctx, envelopes) -> None:
+    async def record_effects(uow: UnitOfWork, envelopes) -> None:
         calls.append(len(envelopes))
-        await ctx.conn.executemany(
+        await uow.conn.executemany(
             "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)",
             [(envelope.id, envelope.data.person_id) for envelope in envelopes],
         )

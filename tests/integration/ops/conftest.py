@@ -18,7 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from tooling.cli import main
-from shared.consumer import HandlerContext
+from shared.events import ApplicationWithdrawn
+from shared.unit_of_work import UnitOfWork
 from shared.events import Envelope, topic_for
 from tooling.ops.kafka import end_offsets as ops_end_offsets
 from shared.runtime import ServiceRuntime
@@ -57,15 +58,15 @@ def _run_cli(argv: list[str]) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
-async def record_withdrawal(ctx: HandlerContext, event) -> None:
-    await ctx.conn.execute("INSERT INTO withdrawals (event_id, person_id) VALUES ($1, $2)", ctx.envelope.id,
+async def record_withdrawal(uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
+    await uow.conn.execute("INSERT INTO withdrawals (event_id, person_id) VALUES ($1, $2)", uow.origin.causation_id,
                            event.person_id)
 
 
 class Deployment:
     """enrollment writes withdrawals to its outbox; documents applies them into ``withdrawals``."""
 
-    def __init__(self, infrastructure, name: str, handler: Callable[[HandlerContext, Any], Awaitable[None]]):
+    def __init__(self, infrastructure, name: str, handler: Callable[[UnitOfWork, Any], Awaitable[None]]):
         self.infrastructure = infrastructure
         self.prefix = f"{name}."
         self.enrollment_schema = f"{name}_enr"
@@ -93,7 +94,7 @@ class Deployment:
     async def start_documents(self) -> None:
         self.documents = await start_runtime(
             self.infrastructure, name="documents", schema=self.documents_schema, prefix=self.prefix,
-            handlers={"ApplicationWithdrawn": self.handler},
+            handlers={ApplicationWithdrawn: self.handler},
         )
 
     async def stop_documents(self) -> None:

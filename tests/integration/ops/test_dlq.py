@@ -8,6 +8,8 @@ from shared.events.topics import TYPE_HEADER, dlq_topic
 from tests.integration.harness import eventually, publish_raw, read_topic
 
 from .conftest import Deployment, record_withdrawal
+from shared.events import ApplicationWithdrawn
+from shared.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -18,10 +20,10 @@ class UntilFixed:
     def __init__(self) -> None:
         self.fixed = False
 
-    async def __call__(self, ctx, event) -> None:
+    async def __call__(self, uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
         if not self.fixed:
             raise RuntimeError("contact directory unavailable")
-        await record_withdrawal(ctx, event)
+        await record_withdrawal(uow, event)
 
 
 @pytest.fixture

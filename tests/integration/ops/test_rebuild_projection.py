@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.events import ApplicationWithdrawn
+from shared.unit_of_work import UnitOfWork
 from tooling.ops.projections import PROJECTIONS, Projection
 from tests.integration.harness import eventually
 
@@ -12,9 +14,9 @@ from .conftest import Deployment
 pytestmark = pytest.mark.integration
 
 
-async def project_withdrawal(ctx, event) -> None:
+async def project_withdrawal(uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
     """documents keeps a projection of withdrawn applications (from enrollment's events)."""
-    await ctx.conn.execute(
+    await uow.conn.execute(
         "INSERT INTO withdrawn_applications (application_id, person_id) VALUES ($1, $2)",
         event.application_id, event.person_id,
     )

@@ -1,0 +1,147 @@
+"""The unit of work: the one way a service reaches its database.
+
+A unit of work is one transaction and the events it causes. It knows what caused it (an
+HTTP request, a job, or a consumed event: the ``Origin``), and ``emit(payload)`` wraps a
+payload in its envelope — with that origin's correlation and causation ids — and writes
+it into the outbox inside the same transaction, just before it commits. Nothing is
+emitted for a change that is rolled back, and no code outside this kernel builds an
+envelope by hand.
+
+``UnitsOfWork`` opens units on the service's pool; operations are given one. The inbox
+consumer opens the unit of each consumed event itself (``UnitOfWork.inside``), in the
+transaction that also records the event in the inbox, and hands it to the handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from shared.events import Envelope, EventPayload, make_envelope
+from shared.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What caused a unit of work, carried into every event it emits.
+
+    ``correlation_id`` names the chain of events a first cause started (None: each event
+    emitted starts its own chain); ``causation_id`` is the event being handled, if any;
+    ``region`` is the region an emitted event belongs to when the caller names none;
+    ``occurred_at`` is when the cause happened (a consumed event's time).
+    """
+
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+    region: str | None = None
+    occurred_at: datetime | None = None
+
+    @classmethod
+    def of_event(cls, envelope: Envelope) -> Origin:
+        """The origin of handling ``envelope``: its chain, caused by it, in its region."""
+        return cls(correlation_id=envelope.correlationid, causation_id=envelope.id, region=envelope.region,
+                   occurred_at=envelope.time)
+
+
+class UnitOfWork:
+    """One open transaction (``conn``) and the events emitted in it, written at commit."""
+
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox, origin: Origin | None = None) -> None:
+        self.conn = conn
+        self.origin = origin or Origin()
+        self._outbox = outbox
+        self._pending: list[Envelope] = []
+        self._open = True
+
+    def emit(
+        self, payload: EventPayload, *, subject: str | UUID, region: str | None = None,
+        correlation_id: UUID | None = None, causation_id: UUID | None = None, time: datetime | None = None,
+    ) -> Envelope:
+        """Wrap ``payload`` in its envelope, to be written into the outbox with this transaction.
+
+        Correlation and causation come from the origin; a caller names its own only when the
+        event follows from a stored fact rather than from what opened the unit (a reminder
+        caused by the bill's ``PremiumDue``, ``ArrearsSettled`` caused by the payment).
+        """
+        if not self._open:
+            raise RuntimeError("this unit of work has ended; emit inside its block")
+        region = region or self.origin.region
+        if region is None:
+            raise ValueError(f"{payload.event_type()} needs a region: name one or open the unit with one")
+        envelope = make_envelope(
+            payload, subject=subject, region=region, time=time,
+            correlationid=correlation_id or self.origin.correlation_id,
+            causationid=causation_id or self.origin.causation_id,
+        )
+        self._pending.append(envelope)
+        return envelope
+
+    @property
+    def emitted(self) -> list[Envelope]:
+        """The events emitted so far and not yet written."""
+        return list(self._pending)
+
+    async def flush(self) -> None:
+        """Write the emitted events into the outbox now (still inside the transaction)."""
+        pending, self._pending = self._pending, []
+        await self._outbox.add_events(self.conn, pending)
+
+    def close(self) -> None:
+        self._open = False
+
+    @classmethod
+    @asynccontextmanager
+    async def inside(cls, conn: asyncpg.Connection, outbox: Outbox, origin: Origin | None = None
+                     ) -> AsyncIterator[UnitOfWork]:
+        """A unit in a transaction the caller already opened on ``conn`` (the inbox consumer's);
+        its events are written when the block ends without an error."""
+        if not conn.is_in_transaction():
+            raise RuntimeError("a unit of work inside a transaction needs one to be open")
+        unit = cls(conn, outbox, origin)
+        try:
+            yield unit
+            await unit.flush()
+        finally:
+            unit.close()
+
+
+class UnitsOfWork:
+    """Opens units of work on the service's pool: what operations are given."""
+
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox) -> None:
+        self.pool = pool
+        self.outbox = outbox
+
+    @asynccontextmanager
+    async def begin(self, origin: Origin | None = None) -> AsyncIterator[UnitOfWork]:
+        """A new transaction; commits with its events when the block ends, rolls back on an error."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            async with UnitOfWork.inside(conn, self.outbox, origin) as unit:
+                yield unit
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only transaction: one consistent view for a query; emitting is refused."""
+        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            unit = UnitOfWork(conn, self.outbox)
+            unit.close()
+            yield unit
+
+    @asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[None]:
+        """One run of ``job`` at a time in this schema, across replicas: waits for a run going on.
+
+        A session lock on a connection of its own, held for the whole block, so the job may
+        open as many units of work as it likes inside it.
+        """
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext(current_schema()), hashtext($1))", job)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext($1))", job)
