@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-unit bench schema demo clean
+.PHONY: install run test lint test-unit bench schema demo clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(PY) -m tooling.launcher run
 
-test: $(INSTALLED)
+test: lint
 	$(PY) -m pytest
+
+# the rooms of every service (import-linter contracts in pyproject.toml) and the code style
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test-unit: $(INSTALLED)
 	$(PY) -m pytest tests/unit

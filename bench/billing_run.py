@@ -26,12 +26,12 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.db import apply_migrations, connect, create_pool  # noqa: E402
-from tooling.devstack import EmbeddedPostgres  # noqa: E402
-from shared.outbox import Outbox  # noqa: E402
 from services.billing.app import SERVICE  # noqa: E402
 from services.billing.operations.billing_run import run_billing  # noqa: E402
 from services.billing.settings import BillingSettings  # noqa: E402
+from shared.db import apply_migrations, connect, create_pool  # noqa: E402
+from shared.outbox import Outbox  # noqa: E402
+from tooling.devstack import EmbeddedPostgres  # noqa: E402
 
 SCHEMA = "billing"
 AS_OF = date(2025, 6, 25)

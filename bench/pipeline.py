@@ -27,13 +27,13 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.handlers import batch_handler  # noqa: E402
-from shared.unit_of_work import UnitOfWork  # noqa: E402
 from shared.db import apply_migrations, connect  # noqa: E402
-from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics  # noqa: E402
 from shared.events import ApplicationWithdrawn, all_topics, make_envelope  # noqa: E402
+from shared.handlers import batch_handler  # noqa: E402
 from shared.runtime import ServiceDefinition, ServiceRuntime  # noqa: E402
 from shared.settings import Settings  # noqa: E402
+from shared.unit_of_work import UnitOfWork  # noqa: E402
+from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics  # noqa: E402
 
 WRITE_BATCH = 100
 EFFECTS_TABLE = "CREATE TABLE effects (event_id uuid, person_id uuid)"

@@ -50,7 +50,7 @@ class TopicSettings(Settings):
     topic_create_timeout_s: float = Field(default=120.0, gt=0)
 
     @model_validator(mode="after")
-    def _isr_fits_replicas(self) -> "TopicSettings":
+    def _isr_fits_replicas(self) -> TopicSettings:
         if self.topic_min_insync_replicas > self.topic_replication_factor:
             raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
         return self

@@ -27,8 +27,8 @@ from faststream.kafka.annotations import KafkaMessage
 from shared import metrics
 from shared.events import Envelope, InvalidEvent, decode_envelope
 from shared.events.topics import TYPE_HEADER, dlq_topic
-from shared.logging import bind_event_context
 from shared.handlers import BoundHandler, handles_batches
+from shared.logging import bind_event_context
 from shared.outbox import Outbox
 from shared.unit_of_work import Origin, UnitOfWork
 
@@ -122,7 +122,7 @@ class EventConsumer:
                 await self._apply_with_retries(record, envelope, first_attempt=2 if index == progress.index else 1)
                 for index, (record, envelope) in enumerate(decoded)
             ]
-        for (_, envelope), outcome in zip(decoded, outcomes):
+        for (_, envelope), outcome in zip(decoded, outcomes, strict=True):
             metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, outcome).inc()
 
     async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Envelope | None:
@@ -142,7 +142,7 @@ class EventConsumer:
             return None
         return envelope
 
-    async def _apply_together(self, decoded: list[tuple[ConsumerRecord, Envelope]], progress: "_Progress") -> list[str]:
+    async def _apply_together(self, decoded: list[tuple[ConsumerRecord, Envelope]], progress: _Progress) -> list[str]:
         outcomes = []
         to_apply: list[tuple[int, Envelope]] = []
         async with self.pool.acquire() as conn, conn.transaction():

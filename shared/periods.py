@@ -11,10 +11,10 @@ frequencies are runs of consecutive months aligned to the enrolment's start mont
 from __future__ import annotations
 
 import calendar
+import os
 import re
 from dataclasses import dataclass
-import os
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,7 @@ def now_utc() -> datetime:
     training drills use it to let a whole platform of processes live through due dates and
     90 overdue days in minutes. Production never sets it.
     """
-    return datetime.now(timezone.utc) + _clock_offset()
+    return datetime.now(UTC) + _clock_offset()
 
 
 def _clock_offset() -> timedelta:

@@ -73,7 +73,7 @@ def check_character(first17: str) -> str:
     """Return the GB 11643-1999 check character ("0"-"9" or "X") for 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError(f"expected exactly 17 ASCII digits, got {first17!r}")
-    total = sum(int(c) * w for c, w in zip(first17, CHECK_WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(first17, CHECK_WEIGHTS, strict=True))
     return _CHECK_CHARS[total % 11]
 
 

@@ -46,7 +46,7 @@ class PeriodicJob:
 
     name: str
     interval: timedelta
-    run: Callable[["ServiceRuntime"], Awaitable[None]]
+    run: Callable[[ServiceRuntime], Awaitable[None]]
 
 
 @dataclass
@@ -58,7 +58,7 @@ class ServiceDefinition:
     handlers: HandlerTable = field(default_factory=dict)
     router: APIRouter | None = None
     jobs: Sequence[PeriodicJob] = ()
-    on_start: Callable[["ServiceRuntime"], Awaitable[None]] | None = None
+    on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     # a Settings subclass with the service's own knobs (e.g. a storage directory)
     settings_class: type[Settings] = Settings
 

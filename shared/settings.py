@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     log_format: str = "json"
 
     @model_validator(mode="after")
-    def _production_defaults(self) -> "Settings":
+    def _production_defaults(self) -> Settings:
         if self.environment != "production":
             return self
         explicit = self.model_fields_set

@@ -17,11 +17,11 @@ import httpx
 
 from shared.auth import mint_token
 from shared.db import apply_migrations
-from tooling.devstack import ensure_topics
 from shared.events import all_topics
 from shared.runtime import ServiceDefinition, ServiceRuntime, build_http_app
 from shared.settings import Settings
 from tests.integration.harness import test_settings, wait_until_assigned
+from tooling.devstack import ensure_topics
 
 
 @dataclass

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.db import apply_migrations
-from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
 from shared.events import all_topics
 from shared.settings import DEFAULT_PORTS, SERVICE_NAMES
+from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 _COLOURS = {"enrollment": "36", "documents": "35", "billing": "33", "notifications": "32", "platform": "1"}

@@ -9,14 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.auth import Principal, current_principal, ensure_person_access, forbidden, require_role
-from shared.errors import ApiError
-from shared.events import Frequency, Programme
-from shared.events.envelope import Region
-from shared.money import MoneyField, NonNegativeMoney, Rate
-from shared.periods import business_date, now_utc
-from shared.runtime import get_runtime
-
 from services.billing import views
 from services.billing.domain.policy import Policy
 from services.billing.domain.voucher import ALGORITHM, verify_with
@@ -25,6 +17,13 @@ from services.billing.operations.common import Conflict, Rejected
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment, voucher_of, voucher_signer
 from services.billing.operations.policies import policies_in_force, publish_policy
+from shared.auth import Principal, current_principal, ensure_person_access, forbidden, require_role
+from shared.errors import ApiError
+from shared.events import Frequency, Programme
+from shared.events.envelope import Region
+from shared.money import MoneyField, NonNegativeMoney, Rate
+from shared.periods import business_date, now_utc
+from shared.runtime import get_runtime
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 

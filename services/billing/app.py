@@ -6,9 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from shared.periods import business_date, now_utc
-from shared.runtime import PeriodicJob, ServiceDefinition, ServiceRuntime, run_service
-
 from services.billing.api import router
 from services.billing.handlers import HANDLERS
 from services.billing.operations.billing_run import run_billing
@@ -16,6 +13,8 @@ from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import voucher_signer
 from services.billing.operations.policies import announce_policies
 from services.billing.settings import BillingSettings
+from shared.periods import business_date, now_utc
+from shared.runtime import PeriodicJob, ServiceDefinition, ServiceRuntime, run_service
 
 
 async def on_start(runtime: ServiceRuntime) -> None:

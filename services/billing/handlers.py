@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import structlog
 
+from services.billing.domain.account import change_applies_now, resume_month
+from services.billing.repository import accounts
 from shared.consumer import Handler, HandlerContext
 from shared.events import (
     EnrollmentActivated,
@@ -14,9 +16,6 @@ from shared.events import (
     EnrollmentTerminated,
 )
 from shared.periods import Month, business_date
-
-from services.billing.domain.account import change_applies_now, resume_month
-from services.billing.repository import accounts
 
 log = structlog.get_logger(__name__)
 

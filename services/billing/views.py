@@ -12,7 +12,8 @@ from services.billing.domain.payments import BillBalance
 from services.billing.domain.policy import Policy
 from services.billing.domain.statement import build_record, contribution_years
 from services.billing.operations.common import Service
-from services.billing.repository import payments as payments_repo, statements as repo
+from services.billing.repository import payments as payments_repo
+from services.billing.repository import statements as repo
 
 
 def _money(value: Decimal | None) -> str | None:

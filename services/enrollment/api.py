@@ -14,22 +14,6 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, Body, Depends, Request
 
-from shared.auth import Principal, ensure_person_access, forbidden, require_role
-from shared.errors import ApiError
-from shared.events import (
-    ApplicationRejected,
-    ApplicationSubmitted,
-    ApplicationWithdrawn,
-    Contact,
-    EnrollmentChanged,
-    EnrollmentTerminated,
-    EventPayload,
-    make_envelope,
-)
-from shared.identity import person_id_for
-from shared.periods import business_date, now_utc
-from shared.runtime import ServiceRuntime, get_runtime
-
 from services.enrollment import repository
 from services.enrollment.domain.coverage import last_month_on_termination, next_unbilled_month, start_month_after
 from services.enrollment.domain.eligibility import (
@@ -54,6 +38,21 @@ from services.enrollment.views import (
     enrollment_view,
     transition_view,
 )
+from shared.auth import Principal, ensure_person_access, forbidden, require_role
+from shared.errors import ApiError
+from shared.events import (
+    ApplicationRejected,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    Contact,
+    EnrollmentChanged,
+    EnrollmentTerminated,
+    EventPayload,
+    make_envelope,
+)
+from shared.identity import person_id_for
+from shared.periods import business_date, now_utc
+from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from shared.runtime import ServiceDefinition, run_service
 from services.enrollment.api import router
 from services.enrollment.handlers import HANDLERS
 from services.enrollment.settings import EnrollmentSettings
+from shared.runtime import ServiceDefinition, run_service
 
 SERVICE = ServiceDefinition(
     name="enrollment",

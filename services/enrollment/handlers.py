@@ -10,19 +10,6 @@ import uuid
 
 import structlog
 
-from shared.consumer import Handler, HandlerContext
-from shared.events import (
-    ArrearsSettled,
-    DocumentsRejected,
-    DocumentsVerified,
-    EnrollmentActivated,
-    EnrollmentReinstated,
-    EnrollmentSuspended,
-    PaymentOverdue,
-    PolicyPublished,
-)
-from shared.periods import business_date
-
 from services.enrollment import repository
 from services.enrollment.domain.coverage import suspended_on
 from services.enrollment.domain.lifecycle import OPEN_APPLICATION
@@ -35,6 +22,18 @@ from services.enrollment.domain.model import (
     reinstatement_waiting_until,
 )
 from services.enrollment.domain.policy import Policy
+from shared.consumer import Handler, HandlerContext
+from shared.events import (
+    ArrearsSettled,
+    DocumentsRejected,
+    DocumentsVerified,
+    EnrollmentActivated,
+    EnrollmentReinstated,
+    EnrollmentSuspended,
+    PaymentOverdue,
+    PolicyPublished,
+)
+from shared.periods import business_date
 
 log = structlog.get_logger(__name__)
 

@@ -12,13 +12,12 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.periods import Month
-
 from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES
 from services.enrollment.domain.lifecycle import OPEN_APPLICATION, OPEN_ENROLLMENT
 from services.enrollment.domain.model import Application, Cause, Enrollment, Transition
 from services.enrollment.domain.policy import Policy
 from services.enrollment.domain.retirement import RetirementCategory
+from shared.periods import Month
 from shared.resident_id import ResidentId
 
 # --- policies ----------------------------------------------------------------------------

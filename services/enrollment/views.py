@@ -10,12 +10,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from shared.events import Frequency, Language, Programme
-from shared.money import NonNegativeMoney
-
 from services.enrollment.domain.eligibility import ApplicationForm
 from services.enrollment.domain.model import Application, Enrollment, Transition
 from services.enrollment.domain.retirement import RetirementCategory
+from shared.events import Frequency, Language, Programme
+from shared.money import NonNegativeMoney
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+86)?1[3-9][0-9]{9}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]

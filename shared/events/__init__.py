@@ -6,10 +6,10 @@ Services import these and never redefine them::
 """
 
 from shared.events.catalog import (
-    AppliedPayment,
     ApplicationRejected,
     ApplicationSubmitted,
     ApplicationWithdrawn,
+    AppliedPayment,
     ArrearsSettled,
     BillLine,
     Contact,

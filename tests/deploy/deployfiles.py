@@ -22,7 +22,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -284,7 +284,7 @@ def render_kustomization(directory: Path) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rendered(overlay: str) -> list[dict]:
     return render_kustomization(K8S / "overlays" / overlay)
 

@@ -191,7 +191,9 @@ def test_prometheus_scrapes_every_service_on_its_port():
     source = next(v.split(":")[0] for v in prometheus["volumes"] if v.endswith("prometheus.yml:ro"))
     config = yaml.safe_load((DEPLOY / source).read_text())
     targets = {
-        job["job_name"]: (job["metrics_path"], tuple(job["dns_sd_configs"][0]["names"]), job["dns_sd_configs"][0]["port"])
+        job["job_name"]: (
+            job["metrics_path"], tuple(job["dns_sd_configs"][0]["names"]), job["dns_sd_configs"][0]["port"]
+        )
         for job in config["scrape_configs"]
     }
     assert targets == {name: ("/metrics", (name,), DEFAULT_PORTS[name]) for name in SERVICE_NAMES}

@@ -15,12 +15,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tooling.devstack import free_port
 from shared.events import all_topics
 from shared.settings import SERVICE_NAMES
 from tests.deploy.deployfiles import DEPLOY, REPO, copy_sources, parse_dockerfile, terminated_at_exit
 from tests.deploy.image import ImageTree, build_image_tree
 from tests.deploy.roles import init_roles, role_url
+from tooling.devstack import free_port
 
 pytestmark = pytest.mark.integration
 

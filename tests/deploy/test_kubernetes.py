@@ -228,9 +228,11 @@ def test_the_strimzi_example_matches_the_beijing_overlay():
     for topic in topics:
         spec = topic["spec"]
         assert topic["metadata"]["name"] == spec["topicName"]
-        assert (spec["partitions"], spec["replicas"]) == (settings.topic_partitions, job_settings.topic_replication_factor)
+        assert (spec["partitions"], spec["replicas"]) == (
+            settings.topic_partitions, job_settings.topic_replication_factor)
         assert spec["config"]["min.insync.replicas"] == job_settings.topic_min_insync_replicas
-        expected_retention = job_settings.dlq_retention_ms if spec["topicName"].endswith(".dlq") else job_settings.topic_retention_ms
+        is_dlq = spec["topicName"].endswith(".dlq")
+        expected_retention = job_settings.dlq_retention_ms if is_dlq else job_settings.topic_retention_ms
         assert spec["config"]["retention.ms"] == expected_retention
     assert user["metadata"]["name"] == settings.kafka_sasl_username
     assert {acl["resource"]["name"] for acl in user["spec"]["authorization"]["acls"] if "name" in acl["resource"]} == {

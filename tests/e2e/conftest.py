@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from shared.periods import CLOCK_FILE_ENV, now_utc
+from shared.settings import SERVICE_NAMES
 from tooling.devstack import free_port
 from tooling.journey import Platform as PlatformClient
 from tooling.launcher import Platform
-from shared.periods import CLOCK_FILE_ENV, now_utc
-from shared.settings import SERVICE_NAMES
 
 E2E_PREFIX = "e2e."
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from shared.periods import DEFAULT_TZ, Month
 from tooling.journey import (
     Caseworker,
     Operator,
@@ -20,7 +21,6 @@ from tooling.journey import (
     sample_files,
     today_in_region,
 )
-from shared.periods import DEFAULT_TZ, Month
 
 pytestmark = pytest.mark.e2e
 

@@ -17,10 +17,10 @@ from aiokafka.structs import TopicPartition
 
 from shared.events import topic_for
 from shared.events.topics import TYPE_HEADER
-from tooling.journey import enrol_resident, resident_journey
 from shared.settings import SERVICE_NAMES
 from tests.e2e.conftest import E2E_PREFIX
 from tests.integration.harness import publish_raw
+from tooling.journey import enrol_resident, resident_journey
 
 pytestmark = pytest.mark.e2e
 

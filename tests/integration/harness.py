@@ -10,12 +10,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.handlers import HandlerTable
 from shared.db import apply_migrations
-from tooling.devstack import ensure_topics
 from shared.events import ApplicationWithdrawn, Envelope, all_topics, make_envelope
+from shared.handlers import HandlerTable
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
+from tooling.devstack import ensure_topics
 
 REGION = "110000"
 

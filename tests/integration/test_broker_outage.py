@@ -27,7 +27,9 @@ def own_broker():
     broker.stop()
 
 
-async def test_events_written_while_broker_is_paused_are_all_delivered_in_order(infrastructure, own_broker, unique_name):
+async def test_events_written_while_broker_is_paused_are_all_delivered_in_order(
+    infrastructure, own_broker, unique_name
+):
     infra = SimpleNamespace(database_url=infrastructure.database_url, bootstrap_servers=own_broker.bootstrap_servers)
     pair = await start_pair(infra, unique_name)
     try:

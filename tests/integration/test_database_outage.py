@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from tooling.devstack import EmbeddedPostgres
 from shared.events import topic_for
 from shared.events.topics import TYPE_HEADER, dlq_topic
+from tooling.devstack import EmbeddedPostgres
 
 from .harness import a_withdrawal, eventually, publish_raw, read_topic
 from .test_delivery import start_pair

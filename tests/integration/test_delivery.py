@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from shared.events import ApplicationWithdrawn
+from shared.events import ApplicationWithdrawn, topic_for
+from shared.events.topics import TYPE_HEADER, dlq_topic
 from shared.handlers import batch_handler
 from shared.unit_of_work import UnitOfWork
-from shared.events import topic_for
-from shared.events.topics import TYPE_HEADER, dlq_topic
 
 from .harness import a_withdrawal, eventually, publish_raw, read_topic, start_runtime
 
@@ -53,7 +52,8 @@ class Pair:
 
 
 async def start_pair(infrastructure, unique_name: str, handler=record_effect) -> Pair:
-    producer = await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr", prefix=f"{unique_name}.")
+    producer = await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr",
+                                   prefix=f"{unique_name}.")
     consumer = await start_runtime(
         infrastructure, name="documents", schema=f"{unique_name}_doc", prefix=f"{unique_name}.",
         handlers={ApplicationWithdrawn: handler},

@@ -58,7 +58,8 @@ async def test_failed_migration_leaves_nothing_half_applied(infrastructure, uniq
     conn = await asyncpg.connect(infrastructure.database_url)
     try:
         versions = await conn.fetch(f"SELECT source, version FROM {unique_name}.schema_migrations ORDER BY 1, 2")
-        assert [(v["source"], v["version"]) for v in versions] == [("kernel", 1), ("kernel", 2), ("service", 1), ("service", 2)]
+        assert [(v["source"], v["version"]) for v in versions] == [
+            ("kernel", 1), ("kernel", 2), ("service", 1), ("service", 2)]
         assert await conn.fetchval("SELECT to_regclass($1)", f"{unique_name}.pets") is None
     finally:
         await conn.close()

@@ -8,12 +8,12 @@ import jwt
 import pytest
 
 from shared.auth import Principal, decode_token
-from tooling.cli import COMMANDS, build_parser, main
 from shared.events import EVENT_TYPES
+from shared.settings import SERVICE_NAMES, get_settings
+from tooling.cli import COMMANDS, build_parser, main
 from tooling.ops import event_doc
 from tooling.ops.dlq import resolve_topics
 from tooling.ops.projections import PROJECTIONS
-from shared.settings import SERVICE_NAMES, get_settings
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

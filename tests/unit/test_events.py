@@ -148,7 +148,8 @@ SAMPLES: dict[str, EventPayload] = {
             months=["2025-08"],
             lines=[
                 {"programme": "pension", "month": "2025-08", "base": "7460", "rate": "0.20", "amount": "1492.00"},
-                {"programme": "medical_employee", "month": "2025-08", "base": "7460", "rate": "0.11", "amount": "820.60"},
+                {"programme": "medical_employee", "month": "2025-08", "base": "7460", "rate": "0.11",
+                 "amount": "820.60"},
             ],
             total="2312.60",
             due_date=date(2025, 8, 15),

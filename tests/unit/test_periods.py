@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from shared.periods import (
     now_utc,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 months = st.builds(Month, st.integers(1900, 2200), st.integers(1, 12))
 

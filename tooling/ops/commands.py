@@ -20,10 +20,10 @@ from typing import Any
 from aiokafka.errors import KafkaConnectionError
 from tqdm import tqdm
 
-from tooling.registry import command, usage_error
 from shared.events import EVENT_TYPES, SERVICES, topic_for
-from tooling.ops import OpsError, dlq, event_doc, outbox, projections, replay, topics
 from shared.settings import SERVICE_NAMES, Settings, get_settings
+from tooling.ops import OpsError, dlq, event_doc, outbox, projections, replay, topics
+from tooling.registry import command, usage_error
 
 # --- shared plumbing ------------------------------------------------------------------
 

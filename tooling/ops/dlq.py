@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from shared.events.topics import SERVICES, TYPE_HEADER, dlq_topic, topic_for
 from shared.kafka import new_producer
-from tooling.ops.kafka import admin_client, committed_offsets, end_offsets, offsets_reader, partitions_of, sole_member
 from shared.settings import Settings
+from tooling.ops.kafka import admin_client, committed_offsets, end_offsets, offsets_reader, partitions_of, sole_member
 
 DLQ_SUFFIX = ".dlq"
 DLQ_HEADER_PREFIX = "dlq_"

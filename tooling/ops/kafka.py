@@ -27,8 +27,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.kafka import client_options
-from tooling.ops import OpsError
 from shared.settings import Settings
+from tooling.ops import OpsError
 
 NO_OFFSET = -1
 

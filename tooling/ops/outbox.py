@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.db import check_schema_name
+from shared.settings import Settings
 from tooling.ops import OpsError
 from tooling.ops.services import ops_connection
-from shared.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 from shared.db import check_schema_name
 from shared.events import EVENT_TYPES, topic_for
+from shared.settings import Settings
 from tooling.ops import OpsError
 from tooling.ops.kafka import end_offsets, offsets_reader, sole_member
 from tooling.ops.services import ensure_stopped, ops_connection
-from shared.settings import Settings
 
 
 @dataclass(frozen=True)

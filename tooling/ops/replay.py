@@ -15,22 +15,22 @@ from datetime import datetime
 
 from aiokafka import TopicPartition
 
+from shared.settings import Settings
 from tooling.ops import OpsError
 from tooling.ops.kafka import (
     NO_OFFSET,
+    GroupInUse,
     admin_client,
     committed_offsets,
     end_offsets,
     existing_topics,
-    offsets_at,
-    GroupInUse,
     group_members,
+    offsets_at,
     offsets_reader,
     partitions_of,
     sole_member,
 )
 from tooling.ops.services import ensure_stopped, service_of_group
-from shared.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncpg
 
 from shared.db import check_schema_name
-from tooling.ops import OpsError
 from shared.settings import SERVICE_NAMES, Settings
+from tooling.ops import OpsError
 
 OPS_APPLICATION_NAME = "shebao-ops"
 

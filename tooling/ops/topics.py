@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from shared.settings import Settings
 from tooling.ops.kafka import (
     NO_OFFSET,
     admin_client,
@@ -17,7 +18,6 @@ from tooling.ops.kafka import (
     offsets_reader,
     partitions_of,
 )
-from shared.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from shared.money import CENT
-
 from services.billing.domain.late_fee import accrual, is_overdue, late_fee_to_date
+from shared.money import CENT
 
 ZERO = Decimal("0.00")
 

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.billing.domain.policy import Policy, in_force
 from shared.money import round_line, to_money
 from shared.periods import Month, cycle_months
-
-from services.billing.domain.policy import Policy, in_force
 
 
 class NoPolicy(LookupError):

@@ -15,14 +15,13 @@ from decimal import Decimal
 
 import structlog
 
-from shared.events import ContributionRepriced, Envelope, PremiumDue, make_envelope
-from shared.periods import Month, now_utc
-
 from services.billing.domain.policy import Policy
 from services.billing.domain.pricing import reprice
 from services.billing.operations.common import Service, in_chunks
 from services.billing.repository import billing_run as repo
 from services.billing.repository.policies import all_policies
+from shared.events import ContributionRepriced, Envelope, PremiumDue, make_envelope
+from shared.periods import Month, now_utc
 
 log = structlog.get_logger(__name__)
 

@@ -10,11 +10,10 @@ from typing import Protocol
 
 import asyncpg
 
-from shared.outbox import Outbox
-
 from services.billing.repository import billing_run as repo
 from services.billing.repository.billing_run import BEFORE_EVERYONE
 from services.billing.settings import BillingSettings
+from shared.outbox import Outbox
 
 
 class Service(Protocol):

@@ -10,12 +10,11 @@ from decimal import Decimal
 import asyncpg
 import structlog
 
-from shared.events import ArrearsSettled, Envelope, PaymentOverdue, make_envelope
-from shared.periods import now_utc
-
 from services.billing.domain.late_fee import OVERDUE_LEVELS, days_overdue, late_fee_to_date, settled_programmes
 from services.billing.operations.common import Service, in_chunks
 from services.billing.repository import overdue as repo
+from shared.events import ArrearsSettled, Envelope, PaymentOverdue, make_envelope
+from shared.periods import now_utc
 
 log = structlog.get_logger(__name__)
 

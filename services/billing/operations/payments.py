@@ -11,15 +11,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from shared.events import AppliedPayment, PremiumPaid, make_envelope
-from shared.periods import business_date, now_utc
-
 from services.billing.domain.payments import Allocation, allocate, open_bill
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, VoucherSigner, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, Rejected, Service
 from services.billing.operations.overdue import settle_arrears
 from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
+from shared.events import AppliedPayment, PremiumPaid, make_envelope
+from shared.periods import business_date, now_utc
 
 
 @dataclass(frozen=True)

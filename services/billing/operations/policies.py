@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from shared.events import PolicyPublished, make_envelope
-
 from services.billing.domain.policy import Policy, all_in_force, policy_problems
 from services.billing.operations.common import Conflict, Rejected, Service
 from services.billing.repository import policies as repo
+from shared.events import PolicyPublished, make_envelope
 
 
 def policy_published(policy: Policy) -> PolicyPublished:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from shared.resident_id import InvalidResidentId, ResidentId, parse_resident_id
-
 from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES
 from services.enrollment.domain.policy import Policy
 from services.enrollment.domain.retirement import (
@@ -22,6 +20,7 @@ from services.enrollment.domain.retirement import (
     below_retirement_age,
     retirement_date,
 )
+from shared.resident_id import InvalidResidentId, ResidentId, parse_resident_id
 
 MINIMUM_AGE = 16
 

@@ -11,8 +11,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from shared.periods import Month
-
 from services.enrollment.domain.coverage import (
     MEDICAL_PROGRAMMES,
     medical_waiting_until,
@@ -21,6 +19,7 @@ from services.enrollment.domain.coverage import (
 )
 from services.enrollment.domain.eligibility import Violation, check_base, check_frequency
 from services.enrollment.domain.policy import Policy
+from shared.periods import Month
 
 
 def base_for(programme: str, declared_base: Decimal, medical_base: Decimal | None) -> Decimal:

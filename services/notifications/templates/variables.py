@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from services.notifications.domain import OpenBill, materials_for
+from services.notifications.templates.wording import Wording
 from shared.events import (
     ApplicationSubmitted,
     ContributionRepriced,
@@ -23,8 +25,6 @@ from shared.events import (
     PremiumPaid,
     RejectedMaterial,
 )
-from services.notifications.domain import OpenBill, materials_for
-from services.notifications.templates.wording import Wording
 
 Variables = dict[str, str]
 VariablesFor = Callable[[Wording], Variables]

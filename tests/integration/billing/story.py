@@ -11,10 +11,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from services.billing.handlers import HANDLERS
 from shared.consumer import HandlerContext
 from shared.events import EnrollmentActivated, EventPayload, decode_envelope, make_envelope, topic_for
 from shared.events.topics import TYPE_HEADER
-from services.billing.handlers import HANDLERS
 from tests.integration.harness import eventually
 
 BEIJING, SHANGHAI = "110000", "310000"

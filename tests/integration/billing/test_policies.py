@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from shared.periods import Month
 from services.billing.domain.pricing import price_cycle
 from services.billing.operations.policies import announce_policies
 from services.billing.repository.policies import all_policies
+from shared.periods import Month
 from tests.integration.billing.story import an_active_enrolment, billing_run, events, months_from_today
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,14 @@ import pytest
 
 from services.documents.app import SERVICE
 from services.documents.storage import storage_of
-from shared.events import ApplicationSubmitted, ApplicationWithdrawn, Envelope, decode_envelope, make_envelope, topic_for
+from shared.events import (
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    Envelope,
+    decode_envelope,
+    make_envelope,
+    topic_for,
+)
 from shared.events.topics import TYPE_HEADER
 from tests.integration.harness import eventually, publish_raw
 from tests.service_harness import RunningService, running_service

@@ -79,14 +79,15 @@ async def test_a_real_jpeg_png_and_pdf_are_accepted_stored_and_announced(documen
         "id_card": "image/jpeg", "household_register": "image/png", "work_unit_certificate": "application/pdf"}
     received = await documents.emitted("DocumentReceived", application)
     assert {(e.data.material, e.data.sha256, e.data.size, str(e.data.document_id), e.subject) for e in received} == {
-        (m, hashlib.sha256(c).hexdigest(), len(c), responses[m].json()["document_id"], responses[m].json()["document_id"])
+        (m, hashlib.sha256(c).hexdigest(), len(c), responses[m].json()["document_id"],
+         responses[m].json()["document_id"])
         for m, c in files.items()
     }
     assert {e.region for e in received} == {application.region}
     statuses = {m["material"]: m["status"] for m in (await documents.dossier(application))["materials"]}
     assert statuses == {"id_card": "received", "household_register": "received", "work_unit_certificate": "received",
                         "social_security_card": "missing"}
-    for material, content in files.items():
+    for content in files.values():
         key = documents.storage.key_for(hashlib.sha256(content).hexdigest())
         assert await documents.storage.exists(key)
     row = (await documents.rows("SELECT uploaded_by, content_type FROM documents WHERE document_id = $1",

@@ -17,14 +17,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
-from tooling.cli import main
-from shared.events import ApplicationWithdrawn
-from shared.unit_of_work import UnitOfWork
-from shared.events import Envelope, topic_for
-from tooling.ops.kafka import end_offsets as ops_end_offsets
+from shared.events import ApplicationWithdrawn, Envelope, topic_for
 from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
+from shared.unit_of_work import UnitOfWork
 from tests.integration.harness import a_withdrawal, eventually, start_runtime
+from tooling.cli import main
+from tooling.ops.kafka import end_offsets as ops_end_offsets
 
 
 @dataclass

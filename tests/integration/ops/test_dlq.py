@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from shared.events import ApplicationWithdrawn
 from shared.events.topics import TYPE_HEADER, dlq_topic
+from shared.unit_of_work import UnitOfWork
 from tests.integration.harness import eventually, publish_raw, read_topic
 
 from .conftest import Deployment, record_withdrawal
-from shared.events import ApplicationWithdrawn
-from shared.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
 

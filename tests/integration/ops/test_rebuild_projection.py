@@ -6,8 +6,8 @@ import pytest
 
 from shared.events import ApplicationWithdrawn
 from shared.unit_of_work import UnitOfWork
-from tooling.ops.projections import PROJECTIONS, Projection
 from tests.integration.harness import eventually
+from tooling.ops.projections import PROJECTIONS, Projection
 
 from .conftest import Deployment
 

@@ -3,7 +3,6 @@ from decimal import Decimal
 
 import pytest
 
-from shared.periods import Month
 from services.billing.domain.pricing import (
     NoPolicy,
     bill_total,
@@ -13,6 +12,7 @@ from services.billing.domain.pricing import (
     price_line,
     reprice,
 )
+from shared.periods import Month
 from tests.unit.billing.examples import (
     beijing_medical,
     beijing_pension,

@@ -1,9 +1,9 @@
+from datetime import date
 from decimal import Decimal
 
 from services.billing.domain.account import change_applies_now, resume_month
 from services.billing.domain.statement import RecordedLine, build_record, contribution_years
 from shared.periods import Month
-from datetime import date
 
 
 def pension(month: str, status: str) -> RecordedLine:

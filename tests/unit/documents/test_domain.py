@@ -165,7 +165,8 @@ APPROVE = ReviewDecision("approve")
 
 
 def test_the_approval_that_completes_the_checklist_verifies_the_dossier():
-    materials = [a_material("id_card", MaterialStatus.APPROVED), a_material("household_register", MaterialStatus.APPROVED)]
+    materials = [a_material("id_card", MaterialStatus.APPROVED),
+                 a_material("household_register", MaterialStatus.APPROVED)]
 
     assert outcome_of_review(APPROVE, materials) == Verified(tuple(materials))
 

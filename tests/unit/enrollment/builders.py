@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from shared.resident_id import check_character
-
 from services.enrollment.domain.eligibility import ApplicationForm
 from services.enrollment.domain.policy import Policy
+from shared.resident_id import check_character
 
 BEIJING = "110000"
 SHANGHAI = "310000"

@@ -8,8 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.periods import Month
-
 from services.enrollment.domain.coverage import (
     last_month_on_termination,
     medical_waiting_until,
@@ -19,6 +17,7 @@ from services.enrollment.domain.coverage import (
     suspended_on,
     waiting_months,
 )
+from shared.periods import Month
 
 
 @pytest.mark.parametrize(

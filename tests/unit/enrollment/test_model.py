@@ -8,8 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from shared.periods import Month
-
 from services.enrollment.domain.lifecycle import (
     TransitionRefused,
     can_move_application,
@@ -24,6 +22,7 @@ from services.enrollment.domain.model import (
     reinstatement_waiting_until,
 )
 from services.enrollment.domain.policy import policies_in_force
+from shared.periods import Month
 
 from .builders import a_policy, beijing_policies
 

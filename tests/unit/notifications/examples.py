@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from shared.events import (
-    AppliedPayment,
     ApplicationSubmitted,
+    AppliedPayment,
     BillLine,
     Contact,
     ContributionRepriced,
