@@ -55,6 +55,7 @@ def batch_handler(function: Callable[[UnitOfWork, list[Envelope]], Awaitable[Non
 
 
 def handles_batches(handler: Any) -> bool:
+    """Whether ``handler`` was marked with ``@batch_handler``."""
     return getattr(handler, "handles_batches", False)
 
 
@@ -90,6 +91,10 @@ def _wire_name(event_class: object) -> str:
     return event_class.event_type()
 
 
+def _name(handler: Callable[..., Any]) -> str:
+    return getattr(handler, "__qualname__", type(handler).__qualname__)
+
+
 def _parameters(handler: Callable[..., Any]) -> list[inspect.Parameter]:
     return list(inspect.signature(handler).parameters.values())
 
@@ -97,11 +102,11 @@ def _parameters(handler: Callable[..., Any]) -> list[inspect.Parameter]:
 def _check_contract(handler: Callable[..., Any], event_class: type[EventPayload]) -> None:
     parameters = _parameters(handler)
     if len(parameters) < 2:
-        raise TypeError(f"{handler.__qualname__} must take (uow, event: {event_class.__name__})")
+        raise TypeError(f"{_name(handler)} must take (uow, event: {event_class.__name__})")
     function = handler if inspect.isroutine(handler) else type(handler).__call__  # a callable object
     annotation = typing.get_type_hints(function).get(parameters[1].name)
     if annotation is not event_class:
-        raise TypeError(f"{handler.__qualname__} is registered for {event_class.__name__} but its event "
+        raise TypeError(f"{_name(handler)} is registered for {event_class.__name__} but its event "
                         f"parameter is annotated {getattr(annotation, '__name__', annotation)!r}")
 
 
@@ -109,7 +114,7 @@ def _bind(handler: Callable[..., Awaitable[None]], dependencies: Mapping[str, An
     wanted = [parameter.name for parameter in _parameters(handler)[2:]]
     missing = [name for name in wanted if name not in dependencies]
     if missing:
-        raise TypeError(f"{handler.__qualname__} needs {', '.join(missing)}, which the wiring does not provide")
+        raise TypeError(f"{_name(handler)} needs {', '.join(missing)}, which the wiring does not provide")
     if not wanted:
         return handler
     bound = functools.partial(handler, **{name: dependencies[name] for name in wanted})

@@ -92,6 +92,7 @@ class UnitOfWork:
         await self._outbox.add_events(self.conn, pending)
 
     def close(self) -> None:
+        """End the unit: from now on ``emit`` is refused (its events would never be written)."""
         self._open = False
 
     @classmethod

@@ -1,0 +1,167 @@
+"""The unit of work on the real database: one transaction, its events written with it or not at all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import asyncpg
+import pytest
+
+from shared.db import apply_migrations, create_pool
+from shared.events import ApplicationWithdrawn
+from shared.outbox import Outbox
+from shared.unit_of_work import Origin, UnitOfWork, UnitsOfWork
+
+from .harness import a_withdrawal
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def units(infrastructure, unique_name):
+    await apply_migrations(infrastructure.database_url, unique_name, None)
+    pool = await create_pool(infrastructure.database_url, unique_name, max_size=4)
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE changes (id uuid PRIMARY KEY)")
+    yield UnitsOfWork(pool, Outbox("t."))
+    await pool.close()
+
+
+def a_payload(person_id: uuid.UUID | None = None) -> ApplicationWithdrawn:
+    return ApplicationWithdrawn(application_id=uuid.uuid4(), person_id=person_id or uuid.uuid4())
+
+
+async def outbox_rows(units: UnitsOfWork) -> list:
+    async with units.pool.acquire() as conn:
+        return await conn.fetch("SELECT event_id, topic, partition_key, envelope FROM outbox ORDER BY seq")
+
+
+async def changes(units: UnitsOfWork) -> int:
+    async with units.pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM changes")
+
+
+async def test_the_change_and_its_events_commit_together(units):
+    first, second = a_payload(), a_payload()
+
+    async with units.begin() as uow:
+        await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+        one = uow.emit(first, subject=first.application_id, region="110000")
+        two = uow.emit(second, subject=second.application_id, region="310000")
+        assert await outbox_rows(units) == []  # written at commit, not before
+
+    rows = await outbox_rows(units)
+    assert [row["event_id"] for row in rows] == [one.id, two.id]
+    assert [row["topic"] for row in rows] == ["t.shebao.enrollment.v1"] * 2
+    assert rows[0]["partition_key"] == str(first.person_id)
+    stored = json.loads(bytes(rows[1]["envelope"]))
+    assert (stored["type"], stored["region"], stored["subject"]) == (
+        "ApplicationWithdrawn", "310000", str(second.application_id))
+    assert await changes(units) == 1
+
+
+async def test_an_error_in_the_block_leaves_neither_change_nor_event(units):
+    with pytest.raises(RuntimeError, match="refused"):
+        async with units.begin() as uow:
+            await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+            uow.emit(a_payload(), subject="x", region="110000")
+            raise RuntimeError("refused")
+
+    assert await outbox_rows(units) == []
+    assert await changes(units) == 0
+
+
+async def test_without_an_origin_each_event_starts_its_own_chain(units):
+    async with units.begin() as uow:
+        event = uow.emit(a_payload(), subject="x", region="110000")
+
+    assert event.correlationid == event.id
+    assert event.causationid is None
+
+
+async def test_a_consumed_events_unit_carries_its_chain_into_what_it_emits(units):
+    consumed = a_withdrawal()
+
+    async with units.pool.acquire() as conn, conn.transaction():
+        async with UnitOfWork.inside(conn, units.outbox, Origin.of_event(consumed)) as uow:
+            caused = uow.emit(a_payload(consumed.data.person_id), subject="x")
+
+    assert (caused.correlationid, caused.causationid, caused.region) == (
+        consumed.correlationid, consumed.id, consumed.region)
+    assert uow.origin.occurred_at == consumed.time
+    assert [row["event_id"] for row in await outbox_rows(units)] == [caused.id]
+
+
+async def test_an_event_that_follows_a_stored_fact_names_its_own_cause(units):
+    bill_event, chain = uuid.uuid4(), uuid.uuid4()
+
+    async with units.begin(Origin(correlation_id=uuid.uuid4())) as uow:
+        reminder = uow.emit(a_payload(), subject="x", region="110000", correlation_id=chain, causation_id=bill_event)
+
+    assert (reminder.correlationid, reminder.causationid) == (chain, bill_event)
+
+
+async def test_an_event_needs_a_region(units):
+    with pytest.raises(ValueError, match="needs a region"):
+        async with units.begin() as uow:
+            uow.emit(a_payload(), subject="x")
+
+
+async def test_nothing_is_emitted_once_the_unit_has_ended(units):
+    async with units.begin() as uow:
+        pass
+
+    with pytest.raises(RuntimeError, match="has ended"):
+        uow.emit(a_payload(), subject="x", region="110000")
+
+
+async def test_a_unit_inside_needs_an_open_transaction(units):
+    async with units.pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="needs one to be open"):
+            async with UnitOfWork.inside(conn, units.outbox):
+                pass
+
+
+async def test_a_read_unit_writes_nothing(units):
+    async with units.read() as uow:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+    async with units.read() as uow:
+        with pytest.raises(RuntimeError, match="has ended"):
+            uow.emit(a_payload(), subject="x", region="110000")
+
+    assert await changes(units) == 0
+
+
+async def test_one_run_of_a_job_at_a_time(units):
+    order: list[str] = []
+    first_inside = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with units.exclusive("billing-run"):
+            order.append("first in")
+            first_inside.set()
+            await release_first.wait()
+            order.append("first out")
+
+    async def second() -> None:
+        await first_inside.wait()
+        async with units.exclusive("billing-run"):
+            order.append("second in")
+
+    async def other_job() -> None:
+        await first_inside.wait()
+        async with units.exclusive("overdue-scan"):
+            order.append("other job in")
+
+    tasks = [asyncio.create_task(job()) for job in (first, second, other_job)]
+    await first_inside.wait()
+    await asyncio.sleep(0.5)  # room for the second run to get in, were it not locked out
+    release_first.set()
+    await asyncio.gather(*tasks)
+
+    assert order.index("other job in") < order.index("first out")  # another job is not held up
+    assert order.index("first out") < order.index("second in")
