@@ -31,6 +31,7 @@ from services.billing.operations.billing_run import run_billing  # noqa: E402
 from services.billing.settings import BillingSettings  # noqa: E402
 from shared.db import apply_migrations, connect, create_pool  # noqa: E402
 from shared.outbox import Outbox  # noqa: E402
+from shared.unit_of_work import UnitsOfWork  # noqa: E402
 from tooling.devstack import EmbeddedPostgres  # noqa: E402
 
 SCHEMA = "billing"
@@ -100,7 +101,7 @@ async def billing(database_url: str, batch_size: int, workers: int) -> tuple[flo
     settings = BillingSettings(service=SCHEMA, database_url=database_url, billing_batch_size=batch_size,
                                billing_workers=workers)
     pool = await create_pool(database_url, SCHEMA, min_size=1, max_size=settings.billing_workers + 2)
-    service = SimpleNamespace(pool=pool, outbox=Outbox(""), settings=settings)
+    service = SimpleNamespace(units=UnitsOfWork(pool, Outbox("")), settings=settings)
     try:
         started = time.perf_counter()
         report = await run_billing(service, AS_OF)

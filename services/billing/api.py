@@ -11,19 +11,20 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from services.billing import views
 from services.billing.domain.policy import Policy
-from services.billing.domain.voucher import ALGORITHM, verify_with
+from services.billing.operations import lookups
 from services.billing.operations.billing_run import run_billing
 from services.billing.operations.common import Conflict, Rejected
 from services.billing.operations.overdue import scan_overdue
-from services.billing.operations.payments import PaymentRequest, take_payment, voucher_of, voucher_signer
+from services.billing.operations.payments import PaymentRequest, take_payment
 from services.billing.operations.policies import policies_in_force, publish_policy
+from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_signer
 from shared.auth import Principal, current_principal, ensure_person_access, forbidden, require_role
 from shared.errors import ApiError
 from shared.events import Frequency, Programme
 from shared.events.envelope import Region
 from shared.money import MoneyField, NonNegativeMoney, Rate
 from shared.periods import business_date, now_utc
-from shared.runtime import get_runtime
+from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -74,7 +75,7 @@ class PresentedVoucher(_Body):
     signature: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-def _today(runtime) -> date:
+def _today(runtime: ServiceRuntime) -> date:
     return business_date(now_utc(), runtime.settings.tz)
 
 
@@ -98,23 +99,25 @@ async def get_policies(
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     on: date | None = None,
     principal: Principal = Depends(current_principal),
-    runtime=Depends(get_runtime),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The versions in force on ``on`` (today by default), per programme, in one region or all."""
     on = on or _today(runtime)
-    return {"on": on.isoformat(), "policies": [views.policy(p) for p in await policies_in_force(runtime, on, region)]}
+    policies = await policies_in_force(runtime.units, on, region)
+    return {"on": on.isoformat(), "policies": [views.policy(p) for p in policies]}
 
 
 @router.post("/policies", status_code=201)
 async def post_policy(
-    body: PolicyVersion, principal: Principal = Depends(require_role("admin")), runtime=Depends(get_runtime),
+    body: PolicyVersion, principal: Principal = Depends(require_role("admin")),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Publish a new version, taking effect on the 1st of a future month."""
     if body.region != principal.region:
         raise forbidden(f"this token is scoped to region {principal.region}")
     policy = body.to_policy()
     try:
-        policy_id = await publish_policy(runtime, policy, _today(runtime))
+        policy_id = await publish_policy(runtime.units, policy, _today(runtime))
     except Rejected as error:
         raise _unprocessable(error) from error
     except Conflict as error:
@@ -134,7 +137,7 @@ def _job_regions(body: JobRun, principal: Principal) -> list[str]:
 
 @router.post("/ops/billing-run")
 async def post_billing_run(
-    body: JobRun, principal: Principal = Depends(require_role("ops")), runtime=Depends(get_runtime),
+    body: JobRun, principal: Principal = Depends(require_role("ops")), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The daily billing run for ``as_of`` in the caller's region; running it again changes nothing."""
     return (await run_billing(runtime, body.as_of, _job_regions(body, principal))).as_dict()
@@ -142,7 +145,7 @@ async def post_billing_run(
 
 @router.post("/ops/overdue-scan")
 async def post_overdue_scan(
-    body: JobRun, principal: Principal = Depends(require_role("ops")), runtime=Depends(get_runtime),
+    body: JobRun, principal: Principal = Depends(require_role("ops")), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The daily overdue scan for ``as_of`` in the caller's region; idempotent."""
     return (await scan_overdue(runtime, body.as_of, _job_regions(body, principal))).as_dict()
@@ -154,7 +157,7 @@ async def post_overdue_scan(
 @router.post("/payments", status_code=201)
 async def post_payment(
     body: Payment, response: Response, principal: Principal = Depends(require_role("channel")),
-    runtime=Depends(get_runtime),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Apply a payment; the same channel transaction again answers 200 with the first result."""
     request = PaymentRequest(body.person_id, body.amount, body.channel, body.channel_txn_id, body.paid_at)
@@ -170,25 +173,26 @@ async def post_payment(
 
 
 @router.get("/vouchers/public-key")
-async def get_voucher_key(principal: Principal = Depends(current_principal), runtime=Depends(get_runtime)) -> dict:
+async def get_voucher_key(
+    principal: Principal = Depends(current_principal), runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
     """The key anyone can check vouchers with, offline."""
-    signer = voucher_signer(runtime.settings)
-    return {"algorithm": ALGORITHM, "key_id": signer.key_id, "public_key": signer.public_key_b64}
+    return views.voucher_key(voucher_signer(runtime.settings))
 
 
 @router.post("/vouchers/verify")
 async def verify_presented_voucher(
-    body: PresentedVoucher, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+    body: PresentedVoucher, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Whether a voucher someone shows us is one we signed, unchanged."""
     signer = voucher_signer(runtime.settings)
-    valid = verify_with(signer.public_key_b64, body.document, body.signature)
-    return {"voucher_no": body.document.get("voucher_no"), "valid": valid, "algorithm": ALGORITHM,
-            "key_id": signer.key_id}
+    valid = verify_presented(runtime.settings, body.document, body.signature)
+    return views.verification(body.document.get("voucher_no"), valid, key_id=signer.key_id)
 
 
-async def _voucher_for(runtime, voucher_no: str, principal: Principal):
-    voucher = await voucher_of(runtime, voucher_no)
+async def _voucher_for(runtime: ServiceRuntime, voucher_no: str, principal: Principal) -> lookups.StoredVoucher:
+    voucher = await lookups.voucher(runtime.units, voucher_no)
     if voucher is None:
         raise _not_found("voucher")
     ensure_person_access(principal, voucher.person_id, voucher.region, allow_channel=True)
@@ -197,7 +201,7 @@ async def _voucher_for(runtime, voucher_no: str, principal: Principal):
 
 @router.get("/vouchers/{voucher_no}")
 async def get_voucher(
-    voucher_no: str, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+    voucher_no: str, principal: Principal = Depends(current_principal), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     voucher = await _voucher_for(runtime, voucher_no, principal)
     return views.voucher(voucher, voucher_signer(runtime.settings).public_key_b64)
@@ -205,22 +209,22 @@ async def get_voucher(
 
 @router.get("/vouchers/{voucher_no}/verify")
 async def verify_voucher(
-    voucher_no: str, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+    voucher_no: str, principal: Principal = Depends(current_principal), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Whether the voucher we keep still carries a valid signature (nothing altered it)."""
     voucher = await _voucher_for(runtime, voucher_no, principal)
-    signer = voucher_signer(runtime.settings)
-    valid = voucher.key_id == signer.key_id and signer.verify(voucher.document, voucher.signature)
-    return {"voucher_no": voucher_no, "valid": valid, "algorithm": voucher.algorithm, "key_id": voucher.key_id}
+    valid = verify_kept(runtime.settings, voucher)
+    return views.verification(voucher_no, valid, key_id=voucher.key_id, algorithm=voucher.algorithm)
 
 
 # what a person can look up
 
 
-async def _person_region(runtime, person_id: uuid.UUID, principal: Principal, *, allow_channel: bool) -> str:
+async def _person_region(runtime: ServiceRuntime, person_id: uuid.UUID, principal: Principal, *,
+                         allow_channel: bool) -> str:
     if principal.role == "resident":
         ensure_person_access(principal, person_id)
-    region = await views.person_region(runtime, person_id)
+    region = await lookups.person_region(runtime.units, person_id)
     if region is None:
         raise _not_found("person")
     ensure_person_access(principal, person_id, region, allow_channel=allow_channel)
@@ -230,27 +234,29 @@ async def _person_region(runtime, person_id: uuid.UUID, principal: Principal, *,
 @router.get("/persons/{person_id}/bills")
 async def get_bills(
     person_id: uuid.UUID, status: BillStatus | None = None, principal: Principal = Depends(current_principal),
-    runtime=Depends(get_runtime),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The person's bills (newest first): lines, what is paid, what is still owed today."""
     await _person_region(runtime, person_id, principal, allow_channel=True)
-    bills = await views.bills(runtime, person_id, status, _today(runtime))
-    return {"person_id": str(person_id), "bills": bills}
+    bills = await lookups.bills_of(runtime.units, person_id, status, _today(runtime))
+    return {"person_id": str(person_id), "bills": [views.bill(bill) for bill in bills]}
 
 
 @router.get("/persons/{person_id}/statement")
 async def get_statement(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The contribution record: months paid and missed per programme, years, personal account."""
     region = await _person_region(runtime, person_id, principal, allow_channel=False)
-    return await views.statement(runtime, person_id, region, _today(runtime))
+    return views.statement(await lookups.statement_of(runtime.units, person_id, _today(runtime)), region)
 
 
 @router.get("/persons/{person_id}/vouchers")
 async def get_person_vouchers(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal), runtime=Depends(get_runtime),
+    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Every voucher of the person, newest first."""
     await _person_region(runtime, person_id, principal, allow_channel=False)
-    return {"person_id": str(person_id), "vouchers": await views.vouchers(runtime, person_id)}
+    return views.vouchers(person_id, await lookups.vouchers_of(runtime.units, person_id))

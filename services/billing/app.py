@@ -10,8 +10,8 @@ from services.billing.api import router
 from services.billing.handlers import HANDLERS
 from services.billing.operations.billing_run import run_billing
 from services.billing.operations.overdue import scan_overdue
-from services.billing.operations.payments import voucher_signer
 from services.billing.operations.policies import announce_policies
+from services.billing.operations.vouchers import voucher_signer
 from services.billing.settings import BillingSettings
 from shared.periods import business_date, now_utc
 from shared.runtime import PeriodicJob, ServiceDefinition, ServiceRuntime, run_service

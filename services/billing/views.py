@@ -1,19 +1,15 @@
-"""What the routes answer: policies, bills, statements and vouchers shaped as JSON
-(money as "1234.50" strings), read through the repository and priced by the domain."""
+"""What the routes answer: policies, bills, statements and vouchers shaped as JSON (money as
+"1234.50" strings, rates as plain decimals). Rendering only: the operations read and compute."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.billing.domain.payments import BillBalance
 from services.billing.domain.policy import Policy
-from services.billing.domain.statement import build_record, contribution_years
-from services.billing.operations.common import Service
-from services.billing.repository import payments as payments_repo
-from services.billing.repository import statements as repo
+from services.billing.domain.voucher import ALGORITHM, VoucherSigner
+from services.billing.operations.lookups import PersonBill, Statement, StoredVoucher
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -35,76 +31,59 @@ def policy(p: Policy) -> dict[str, Any]:
     }
 
 
-async def person_region(service: Service, person_id: uuid.UUID) -> str | None:
-    async with service.pool.acquire() as conn:
-        account = await payments_repo.account(conn, person_id)
-    return account.region if account else None
-
-
-def _bill(row: dict[str, Any], today: date) -> dict[str, Any]:
-    balance = BillBalance(
-        bill_id=row["bill_id"], due_date=row["due_date"], first_month=row["first_month"], principal=row["principal"],
-        principal_paid=row["principal_paid"], grace_days=row["grace_days"],
-        late_fee_daily_rate=row["late_fee_daily_rate"], frozen_accrual=row["frozen_accrual"],
-        accrued_through=row["accrued_through"], late_fee_paid=row["late_fee_paid"],
-    )
-    unpaid = row["status"] in ("open", "overdue")
+def bill(b: PersonBill) -> dict[str, Any]:
+    row = b.stored
     return {
         "bill_id": str(row["bill_id"]), "region": row["region"], "first_month": row["first_month"].strftime("%Y-%m"),
         "months": row["months"], "programmes": row["programmes"], "lines": row["lines"],
         "total": _money(row["principal"]), "paid": _money(row["principal_paid"]),
         "credit_applied": _money(row["credit_applied"]),
-        "outstanding": _money(balance.unpaid_principal if unpaid else Decimal(0)),
-        "late_fee_to_date": _money(balance.late_fee_due(today) if unpaid else Decimal(0)),
+        "outstanding": _money(b.outstanding), "late_fee_to_date": _money(b.late_fee_to_date),
         "late_fee_paid": _money(row["late_fee_paid"]), "due_date": row["due_date"].isoformat(),
         "status": row["status"], "overdue_level": row["overdue_level"], "issued_on": row["issued_on"].isoformat(),
         "settled_at": row["settled_at"].isoformat() if row["settled_at"] else None,
     }
 
 
-async def bills(service: Service, person_id: uuid.UUID, status: str | None, today: date) -> list[dict[str, Any]]:
-    async with service.pool.acquire() as conn:
-        rows = await repo.bills_of(conn, person_id, status)
-    return [_bill(row, today) for row in rows]
-
-
-async def statement(service: Service, person_id: uuid.UUID, region: str, today: date) -> dict[str, Any]:
-    async with service.pool.acquire() as conn:
-        lines = await repo.recorded_lines(conn, person_id)
-        late_fees = await repo.late_fees_paid(conn, person_id)
-        account = await payments_repo.account(conn, person_id)
-        enrolments = await repo.enrolments_of(conn, person_id)
-    records = build_record(lines)
-    pension = records.get("pension")
+def statement(s: Statement, region: str) -> dict[str, Any]:
     return {
-        "person_id": str(person_id), "region": region, "as_of": today.isoformat(),
+        "person_id": str(s.person_id), "region": region, "as_of": s.as_of.isoformat(),
         "programmes": [
             {"programme": r.programme, "months_paid": r.months_paid, "months_missed": r.months_missed,
              "months_due": r.months_due, "contribution_months": r.contribution_months,
              "contribution_years": str(r.contribution_years), "total_paid": _money(r.total_paid)}
-            for r in records.values()
+            for r in s.programmes
         ],
-        "total_contribution_years": str(contribution_years(pension.contribution_months if pension else 0)),
-        "pension_personal_account": _money(pension.personal_account if pension else Decimal(0)),
-        "late_fees_paid": _money(late_fees),
-        "credit_balance": _money(account.credit_balance if account else Decimal(0)),
+        "total_contribution_years": str(s.total_contribution_years),
+        "pension_personal_account": _money(s.pension_personal_account),
+        "late_fees_paid": _money(s.late_fees_paid),
+        "credit_balance": _money(s.credit_balance),
         "enrolments": [
             {**row, "enrollment_id": str(row["enrollment_id"]), "base": _money(row["base"]),
              "waiting_until": row["waiting_until"].isoformat() if row["waiting_until"] else None}
-            for row in enrolments
+            for row in s.enrolments
         ],
     }
 
 
-def voucher(stored: payments_repo.StoredVoucher, public_key: str) -> dict[str, Any]:
+def voucher(stored: StoredVoucher, public_key: str) -> dict[str, Any]:
     return {
         "voucher_no": stored.voucher_no, "document": stored.document, "signature": stored.signature,
         "algorithm": stored.algorithm, "key_id": stored.key_id, "public_key": public_key,
     }
 
 
-async def vouchers(service: Service, person_id: uuid.UUID) -> list[dict[str, Any]]:
-    async with service.pool.acquire() as conn:
-        stored = await payments_repo.vouchers_of(conn, person_id)
-    return [{"voucher_no": v.voucher_no, "document": v.document, "signature": v.signature,
-             "algorithm": v.algorithm, "key_id": v.key_id} for v in stored]
+def vouchers(person_id: uuid.UUID, stored: list[StoredVoucher]) -> dict[str, Any]:
+    return {"person_id": str(person_id), "vouchers": [
+        {"voucher_no": v.voucher_no, "document": v.document, "signature": v.signature, "algorithm": v.algorithm,
+         "key_id": v.key_id}
+        for v in stored
+    ]}
+
+
+def voucher_key(signer: VoucherSigner) -> dict[str, Any]:
+    return {"algorithm": ALGORITHM, "key_id": signer.key_id, "public_key": signer.public_key_b64}
+
+
+def verification(voucher_no: Any, valid: bool, *, key_id: str, algorithm: str = ALGORITHM) -> dict[str, Any]:
+    return {"voucher_no": voucher_no, "valid": valid, "algorithm": algorithm, "key_id": key_id}

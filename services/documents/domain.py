@@ -1,6 +1,9 @@
-"""The rules of the documents service: which materials an application needs, what a file
-is by its bytes, how a caseworker's review moves a material, when a dossier is verified
-or rejected, and how long materials are kept. Pure: no I/O.
+"""The rules of the documents service: which materials an application needs, who may hand
+in, read and review them, what a file is by its bytes, how a caseworker's review moves a
+material, when a dossier is verified or rejected, and how long materials are kept.
+
+Pure: no database, no HTTP, no clock. Callers pass plain values (a caller's role, id and
+region, a dossier's status) and turn the answers into responses and events.
 """
 
 from __future__ import annotations
@@ -53,8 +56,13 @@ def checklist(programmes: Iterable[str], region: str, requirements: Iterable[Req
     for row in sorted(requirements, key=lambda row: row.region != DEFAULT_REGION):
         if row.region in (DEFAULT_REGION, region) and row.programme in programmes:
             effective[(row.programme, row.material)] = row.required
-    needed = {material for (_, material), required in effective.items() if required}
-    return tuple(material for material in MATERIALS if material in needed)
+    return in_checklist_order(material for (_, material), required in effective.items() if required)
+
+
+def in_checklist_order(materials: Iterable[str]) -> tuple[str, ...]:
+    """``materials`` once each, in the order DOMAIN.md lists them (unknown codes dropped)."""
+    wanted = set(materials)
+    return tuple(material for material in MATERIALS if material in wanted)
 
 
 # --- files -----------------------------------------------------------------------------
@@ -226,6 +234,72 @@ def documents_rejected(application_id: UUID, person_id: UUID, outcome: Rejected)
             for m in outcome.materials
         ),
     )
+
+
+# --- who may hand in, read and review -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: a role, the caller's id (a resident's is their person id) and the region
+    their token is scoped to."""
+
+    role: str
+    id: str
+    region: str
+
+
+class UploadRule(StrEnum):
+    """The rule an upload broke."""
+
+    NOT_THE_APPLICANT = "not_the_applicant"
+    DOSSIER_CLOSED = "dossier_closed"
+    MATERIAL_NOT_REQUIRED = "material_not_required"
+
+
+@dataclass(frozen=True)
+class UploadRefusal:
+    """Why a dossier does not take an upload: the rule broken, and the reason as the caller reads it."""
+
+    rule: UploadRule
+    reason: str
+
+
+def upload_refusal(caller: Caller, *, applicant: UUID, dossier_status: str, material: str,
+                   checklist: Sequence[str]) -> UploadRefusal | None:
+    """Why ``caller`` may not hand in ``material`` to this dossier now, or None when it may.
+
+    Only the applicant hands in materials, only while the dossier is open, and only those
+    on its checklist (listed in ``checklist``'s order when refused).
+    """
+    if caller.role != "resident" or caller.id != str(applicant):
+        return UploadRefusal(UploadRule.NOT_THE_APPLICANT, "only the applicant uploads materials to a dossier")
+    if dossier_status != DossierStatus.OPEN:
+        return UploadRefusal(UploadRule.DOSSIER_CLOSED, f"the dossier is {dossier_status}")
+    if material not in checklist:
+        return UploadRefusal(UploadRule.MATERIAL_NOT_REQUIRED,
+                             f"this application needs only {', '.join(checklist) or 'nothing'}")
+    return None
+
+
+def may_read(caller: Caller, *, owner: UUID, region: str) -> bool:
+    """Whether ``caller`` may open a file of ``owner``'s dossier in ``region``: the owner, or
+    a caseworker of the region (every read is audited by the caller)."""
+    if caller.role == "resident":
+        return caller.id == str(owner)
+    return caller.role == "caseworker" and caller.region == region
+
+
+def may_review(caller: Caller, *, region: str) -> bool:
+    """Whether ``caller`` may give a verdict on a material of a dossier in ``region``: a
+    caseworker of that region."""
+    return caller.role == "caseworker" and caller.region == region
+
+
+def sees_duplicates(caller: Caller) -> bool:
+    """Whether ``caller`` is shown that another person uploaded the same file: a hint for
+    staff, not an accusation shown to the resident."""
+    return caller.role != "resident"
 
 
 # --- retention -------------------------------------------------------------------------

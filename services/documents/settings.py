@@ -16,7 +16,7 @@ class DocumentsSettings(Settings):
     """The shared knobs plus where files are kept, how large they may be and for how long."""
 
     service: str = "documents"
-    # "local" is the only backend today; an S3-compatible one implements storage.Storage.
+    # "local" is the only backend today; an S3-compatible one implements adapters.storage.Storage.
     documents_storage_backend: Literal["local"] = "local"
     documents_storage_dir: Path = Path(".shebao/documents")
     # DOMAIN.md: "up to 10 MB each"; read as 10 MiB.

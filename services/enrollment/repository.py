@@ -1,5 +1,7 @@
-"""All SQL of the enrollment service (asyncpg); every function runs on the caller's connection,
-inside the caller's transaction when there is one."""
+"""All SQL of the enrollment service (asyncpg) and the mapping of its rows to domain records.
+
+Every function runs on the connection it is given (an operation's ``uow.conn``), inside that
+unit of work's transaction; none opens one."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES
+from services.enrollment.domain.eligibility import PersonRecord
 from services.enrollment.domain.lifecycle import OPEN_APPLICATION, OPEN_ENROLLMENT
 from services.enrollment.domain.model import Application, Cause, Enrollment, Transition
 from services.enrollment.domain.policy import Policy
@@ -100,6 +103,13 @@ async def covered_programmes(conn: asyncpg.Connection, person_id: UUID) -> tuple
     return {row["programme"] for row in enrolled}, {row["programme"] for row in applied}
 
 
+async def person_record(conn: asyncpg.Connection, person_id: UUID) -> PersonRecord:
+    """What an application of the person is checked against: category on record, enrolments, open applications."""
+    category = await retirement_category_of(conn, person_id)
+    enrolled, applied_for = await covered_programmes(conn, person_id)
+    return PersonRecord(retirement_category=category, enrolled=frozenset(enrolled), applied_for=frozenset(applied_for))
+
+
 # --- applications ------------------------------------------------------------------------
 
 
@@ -122,7 +132,9 @@ _APPLICATION_COLUMNS = (
 )
 
 
-async def get_application(conn: asyncpg.Connection, application_id: UUID, *, for_update: bool = False) -> Application | None:
+async def get_application(
+    conn: asyncpg.Connection, application_id: UUID, *, for_update: bool = False
+) -> Application | None:
     """The application, locked for the rest of the transaction when ``for_update``."""
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(
@@ -131,7 +143,9 @@ async def get_application(conn: asyncpg.Connection, application_id: UUID, *, for
     return _application(row) if row else None
 
 
-async def person_applications(conn: asyncpg.Connection, person_id: UUID, region: str | None = None) -> list[Application]:
+async def person_applications(
+    conn: asyncpg.Connection, person_id: UUID, region: str | None = None
+) -> list[Application]:
     """The person's applications (of one region when given), newest first."""
     rows = await conn.fetch(
         f"SELECT {_APPLICATION_COLUMNS} FROM applications WHERE person_id = $1 AND ($2::text IS NULL OR region = $2) "
@@ -161,7 +175,9 @@ async def set_application_status(
     )
 
 
-async def set_rejected_materials(conn: asyncpg.Connection, application_id: UUID, rejected: list[dict[str, Any]]) -> None:
+async def set_rejected_materials(
+    conn: asyncpg.Connection, application_id: UUID, rejected: list[dict[str, Any]]
+) -> None:
     await conn.execute(
         "UPDATE applications SET rejected_materials = $2 WHERE application_id = $1", application_id, rejected
     )
@@ -194,7 +210,9 @@ def _enrollment(row: asyncpg.Record) -> Enrollment:
     return Enrollment(**values)
 
 
-async def get_enrollment(conn: asyncpg.Connection, enrollment_id: UUID, *, for_update: bool = False) -> Enrollment | None:
+async def get_enrollment(
+    conn: asyncpg.Connection, enrollment_id: UUID, *, for_update: bool = False
+) -> Enrollment | None:
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(
         f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE enrollment_id = $1{lock}", enrollment_id

@@ -1,6 +1,6 @@
 """What goes over HTTP: the request bodies of the enrollment API, and how applications,
 enrolments and their histories look in its answers (money as decimal strings, months as
-"YYYY-MM")."""
+"YYYY-MM"). Rendering only: what is shown comes from the operations."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from services.enrollment.domain.eligibility import ApplicationForm
 from services.enrollment.domain.model import Application, Enrollment, Transition
 from services.enrollment.domain.retirement import RetirementCategory
-from shared.events import Frequency, Language, Programme
+from services.enrollment.operations.common import ApplicationRecord, EnrollmentRecord
+from shared.events import Contact, Frequency, Language, Programme
 from shared.money import NonNegativeMoney
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+86)?1[3-9][0-9]{9}$")]
@@ -46,6 +47,9 @@ class ApplicationRequest(BaseModel):
             birth_date=self.birth_date, sex=self.sex, retirement_category=self.retirement_category,
         )
 
+    def contact(self) -> Contact:
+        return Contact(phone=self.phone, email=self.email, language=self.language)
+
 
 class SubmittedApplication(BaseModel):
     application_id: uuid.UUID
@@ -69,6 +73,41 @@ class TerminationRequest(BaseModel):
 
 
 # --- answers -----------------------------------------------------------------------------
+
+
+def submitted_view(application: Application) -> dict[str, Any]:
+    return {"application_id": application.application_id, "person_id": application.person_id,
+            "status": application.status}
+
+
+def withdrawn_view(application: Application) -> dict[str, Any]:
+    return {"application_id": application.application_id, "status": application.status}
+
+
+def rejected_view(application: Application) -> dict[str, Any]:
+    return {"application_id": application.application_id, "status": application.status,
+            "reasons": list(application.rejection_reasons)}
+
+
+def application_record_view(record: ApplicationRecord) -> dict[str, Any]:
+    """The application, its history and the enrolments it started."""
+    return {
+        **application_view(record.application),
+        "history": [transition_view(step) for step in record.history],
+        "enrollments": [enrollment_record_view(e) for e in record.enrollments],
+    }
+
+
+def person_applications_view(person_id: uuid.UUID, applications: list[Application]) -> dict[str, Any]:
+    return {"person_id": person_id, "applications": [application_view(a) for a in applications]}
+
+
+def person_enrollments_view(person_id: uuid.UUID, records: list[EnrollmentRecord]) -> dict[str, Any]:
+    return {"person_id": person_id, "enrollments": [enrollment_record_view(r) for r in records]}
+
+
+def enrollment_record_view(record: EnrollmentRecord) -> dict[str, Any]:
+    return enrollment_view(record.enrollment, record.history)
 
 
 def application_view(application: Application) -> dict[str, Any]:

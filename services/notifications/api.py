@@ -1,19 +1,25 @@
 """HTTP routes of the notifications service: a person's inbox and preferences, and the
-operators' reminder scan."""
+operators' reminder scan. Each route checks who may ask, calls one operation and renders
+its answer (``views``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from services.notifications import repository
-from services.notifications.domain import EMAIL, INBOX, SMS, Preferences, reachable_channels
-from services.notifications.jobs import reminder_scan
+from services.notifications.operations import inbox, persons, preferences, reminders
+from services.notifications.views import (
+    InboxOut,
+    PreferencesOut,
+    ReminderScanOut,
+    inbox_out,
+    preferences_out,
+    reminder_scan_out,
+)
 from shared.auth import Principal, ensure_person_access, require_role
 from shared.errors import ApiError
 from shared.runtime import ServiceRuntime, get_runtime
@@ -21,31 +27,6 @@ from shared.runtime import ServiceRuntime, get_runtime
 router = APIRouter(prefix="/v1", tags=["notifications"])
 
 PERSON_ROLES = ("resident", "caseworker", "admin")
-
-
-class DeliveryOut(BaseModel):
-    channel: str
-    status: Literal["pending", "sending", "delivered", "failed"]
-    attempts: int
-    error: str | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-
-
-class NotificationOut(BaseModel):
-    notification_id: uuid.UUID
-    template: str
-    caused_by: uuid.UUID
-    language: str
-    title: str
-    text: str
-    created_at: datetime
-    deliveries: list[DeliveryOut]
-
-
-class InboxOut(BaseModel):
-    person_id: uuid.UUID
-    notifications: list[NotificationOut]
 
 
 class PreferencesIn(BaseModel):
@@ -69,22 +50,8 @@ class PreferencesIn(BaseModel):
         return value
 
 
-class PreferencesOut(BaseModel):
-    person_id: uuid.UUID
-    channels: list[str]
-    language: str | None
-    reminders: bool
-    receipts: bool = True
-    overdue_notices: bool = True
-
-
 class ReminderScanIn(BaseModel):
     as_of: date
-
-
-class ReminderScanOut(BaseModel):
-    as_of: date
-    reminders: int
 
 
 @router.get("/persons/{person_id}/notifications", response_model=InboxOut)
@@ -95,15 +62,8 @@ async def list_notifications(
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> InboxOut:
     """The person's notices, newest first, with the text and each channel's status."""
-    async with runtime.pool.acquire() as conn:
-        await _authorize(conn, principal, person_id)
-        rows = await repository.inbox(conn, person_id, limit)
-    return InboxOut(person_id=person_id, notifications=[
-        NotificationOut(notification_id=row["notification_id"], template=row["template"],
-                        caused_by=row["caused_by"], language=row["language"], title=row["title"],
-                        text=row["body"], created_at=row["created_at"], deliveries=row["deliveries"] or [])
-        for row in rows
-    ])
+    await _authorize(runtime, principal, person_id)
+    return inbox_out(person_id, await inbox.notices_of(runtime.units, person_id, limit))
 
 
 @router.get("/persons/{person_id}/preferences", response_model=PreferencesOut)
@@ -113,13 +73,8 @@ async def get_preferences(
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> PreferencesOut:
     """What the person chose, or the defaults (every reachable channel, reminders on)."""
-    async with runtime.pool.acquire() as conn:
-        await _authorize(conn, principal, person_id)
-        recipient = await repository.recipient(conn, person_id)
-    if recipient.preferences is None:
-        return PreferencesOut(person_id=person_id, channels=[INBOX, *reachable_channels(recipient.contact)],
-                              language=None, reminders=True)
-    return _preferences_out(recipient.preferences)
+    await _authorize(runtime, principal, person_id)
+    return preferences_out(await preferences.preferences_of(runtime.units, person_id))
 
 
 @router.put("/persons/{person_id}/preferences", response_model=PreferencesOut)
@@ -130,16 +85,13 @@ async def put_preferences(
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> PreferencesOut:
     """Choose channels, language and reminders; applies to notices made from now on."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        await _authorize(conn, principal, person_id)
-        contact = await repository.contact(conn, person_id)
-        chosen = [SMS, EMAIL] if body.channels is None else [c for c in body.channels if c != INBOX]
-        if body.channels is not None and EMAIL in chosen and contact is not None and not contact.email:
-            raise ApiError(422, "validation_error", [
-                {"field": "body.channels", "reason": "no e-mail address on record for this person"}])
-        preferences = Preferences(person_id, frozenset(chosen), body.language, body.reminders)
-        await repository.save_preferences(conn, preferences)
-    return _preferences_out(preferences)
+    await _authorize(runtime, principal, person_id)
+    try:
+        chosen = await preferences.choose(runtime.units, person_id, channels=body.channels,
+                                          language=body.language, reminders=body.reminders)
+    except preferences.NoEmailAddress as refused:
+        raise ApiError(422, "validation_error", [{"field": "body.channels", "reason": str(refused)}]) from None
+    return preferences_out(chosen)
 
 
 @router.post("/ops/reminder-scan", response_model=ReminderScanOut)
@@ -149,21 +101,15 @@ async def post_reminder_scan(
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> ReminderScanOut:
     """The daily due-date reminders for business date ``as_of``; running it again adds nothing."""
-    return ReminderScanOut(as_of=body.as_of, reminders=await reminder_scan(runtime, body.as_of))
+    return reminder_scan_out(body.as_of, await reminders.scan(runtime.units, body.as_of))
 
 
-async def _authorize(conn: asyncpg.Connection, principal: Principal, person_id: uuid.UUID) -> None:
+async def _authorize(runtime: ServiceRuntime, principal: Principal, person_id: uuid.UUID) -> None:
     """Residents reach their own records; staff those of persons in their region."""
     if principal.role == "resident":
         ensure_person_access(principal, person_id)
         return
-    region = await repository.person_region(conn, person_id)
+    region = await persons.region_of(runtime.units, person_id)
     if region is None:
         raise ApiError(404, "person_not_found", [{"field": "path.person_id", "reason": "no such person here"}])
     ensure_person_access(principal, person_id, region)
-
-
-def _preferences_out(preferences: Preferences) -> PreferencesOut:
-    channels = [INBOX, *sorted(preferences.channels, key=[SMS, EMAIL].index)]
-    return PreferencesOut(person_id=preferences.person_id, channels=channels, language=preferences.language,
-                          reminders=preferences.reminders)

@@ -1,13 +1,23 @@
-"""Wiring of the notifications service: handlers, routes and jobs on the shared runtime."""
+"""Wiring of the notifications service: handlers, routes and the two periodic jobs (the
+delivery worker every second, the reminder scan hourly) on the shared runtime."""
 
 from datetime import timedelta
 from pathlib import Path
 
 from services.notifications.api import router
 from services.notifications.handlers import HANDLERS
-from services.notifications.jobs import delivery_job, reminder_job
+from services.notifications.operations import deliveries, reminders
 from services.notifications.settings import NotificationsSettings
-from shared.runtime import PeriodicJob, ServiceDefinition, run_service
+from shared.runtime import PeriodicJob, ServiceDefinition, ServiceRuntime, run_service
+
+
+async def delivery_job(runtime: ServiceRuntime) -> None:
+    await deliveries.work_through_due(runtime.units, runtime.settings)
+
+
+async def reminder_job(runtime: ServiceRuntime) -> None:
+    await reminders.scan_today(runtime.units, runtime.settings.tz)
+
 
 SERVICE = ServiceDefinition(
     name="notifications",

@@ -1,4 +1,8 @@
-"""All SQL of the notifications service (asyncpg; the connection's search path is its schema)."""
+"""All SQL of the notifications service and the mapping of its rows to domain objects.
+
+Every function takes the connection of an open unit of work (asyncpg; the connection's search
+path is the service's schema): operations pass ``uow.conn``, and decide nothing here.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,10 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.notifications.domain import (
-    Contact,
-    DueDelivery,
-    Message,
-    NewNotification,
-    OpenBill,
-    Outcome,
-    Preferences,
-    Recipient,
-)
+from services.notifications.domain.model import Contact, Message, Preferences, Recipient
+from services.notifications.domain.notices import DeliveryState, DueDelivery, InboxEntry, NewNotification
+from services.notifications.domain.reminders import OpenBill
+from services.notifications.domain.timing import Outcome
 
 # --- contact directory and enrolments ----------------------------------------------------
 
@@ -80,10 +78,6 @@ async def person_region(conn: asyncpg.Connection, person_id: uuid.UUID) -> str |
     )
 
 
-async def contact(conn: asyncpg.Connection, person_id: uuid.UUID) -> Contact | None:
-    return (await recipient(conn, person_id)).contact
-
-
 # --- preferences ------------------------------------------------------------------------
 
 
@@ -94,10 +88,6 @@ async def save_preferences(conn: asyncpg.Connection, preferences: Preferences) -
                reminders = excluded.reminders, updated_at = now()""",
         preferences.person_id, sorted(preferences.channels), preferences.language, preferences.reminders,
     )
-
-
-async def preferences(conn: asyncpg.Connection, person_id: uuid.UUID) -> Preferences | None:
-    return (await recipient(conn, person_id)).preferences
 
 
 # --- bills ------------------------------------------------------------------------------
@@ -243,9 +233,9 @@ async def record_outcomes(
     return [(due, outcome) for due, outcome in outcomes if (due.notification_id, due.channel) in stored]
 
 
-async def inbox(conn: asyncpg.Connection, person_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
-    """The person's notices, newest first, each with its deliveries as a JSON list."""
-    return await conn.fetch(
+async def inbox(conn: asyncpg.Connection, person_id: uuid.UUID, limit: int) -> list[InboxEntry]:
+    """The person's notices, newest first, each with the state of its deliveries."""
+    rows = await conn.fetch(
         """SELECT n.notification_id, n.template, n.caused_by, n.language, n.title, n.body, n.created_at,
                   (SELECT json_agg(json_build_object(
                               'channel', d.channel, 'status', d.status, 'attempts', d.attempts,
@@ -257,6 +247,7 @@ async def inbox(conn: asyncpg.Connection, person_id: uuid.UUID, limit: int) -> l
            ORDER BY n.created_at DESC, n.notification_id LIMIT $2""",
         person_id, limit,
     )
+    return [_inbox_entry(row) for row in rows]
 
 
 # --- row mapping -------------------------------------------------------------------------
@@ -283,6 +274,27 @@ def _open_bill(row: asyncpg.Record) -> OpenBill:
         total=row["total"], paid_principal=row["paid_principal"], due_date=row["due_date"],
         due_event_id=row["due_event_id"], correlation_id=row["correlation_id"],
     )
+
+
+def _inbox_entry(row: asyncpg.Record) -> InboxEntry:
+    return InboxEntry(
+        notification_id=row["notification_id"], template=row["template"], caused_by=row["caused_by"],
+        language=row["language"], message=Message(row["title"], row["body"]), created_at=row["created_at"],
+        deliveries=tuple(_delivery_state(delivery) for delivery in row["deliveries"] or ()),
+    )
+
+
+def _delivery_state(delivery: dict) -> DeliveryState:
+    """One element of the JSON list of a notice's deliveries (moments as ISO 8601 text)."""
+    return DeliveryState(
+        channel=delivery["channel"], status=delivery["status"], attempts=delivery["attempts"],
+        error=delivery["error"], next_attempt_at=_moment(delivery["next_attempt_at"]),
+        delivered_at=_moment(delivery["delivered_at"]),
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def _columns(rows: Sequence[tuple], *, width: int) -> list[list]:

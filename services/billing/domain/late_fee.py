@@ -13,8 +13,11 @@ paid; a bill settled within the grace days pays none.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 from shared.money import to_money
 
@@ -65,3 +68,42 @@ def settled_programmes(settled_bills: list[tuple[str, ...]], overdue_bills_left:
     if overdue_bills_left or not settled_bills:
         return ()
     return tuple(sorted({programme for programmes in settled_bills for programme in programmes}))
+
+
+@dataclass(frozen=True)
+class ArrearsBill:
+    """A bill of a person's arrears: still overdue, or settled (paid, missed, cancelled) since
+    the last ``ArrearsSettled`` about the person."""
+
+    person_id: UUID
+    region: str
+    bill_id: UUID
+    programmes: list[str]
+    still_overdue: bool
+
+
+@dataclass(frozen=True)
+class SettledArrears:
+    """One ``ArrearsSettled`` to announce, and the bills it reports."""
+
+    person_id: UUID
+    region: str
+    programmes: tuple[str, ...]
+    bill_ids: tuple[UUID, ...]
+
+
+def settled_arrears(bills: Iterable[ArrearsBill]) -> list[SettledArrears]:
+    """The persons whose arrears are settled: no overdue bill left, and some bill that was
+    overdue settled since the last announcement (in the order the persons first appear)."""
+    by_person: dict[UUID, list[ArrearsBill]] = {}
+    for bill in bills:
+        by_person.setdefault(bill.person_id, []).append(bill)
+    settlements = []
+    for person_id, own in by_person.items():
+        settled = [bill for bill in own if not bill.still_overdue]
+        programmes = settled_programmes([tuple(bill.programmes) for bill in settled],
+                                        sum(bill.still_overdue for bill in own))
+        if programmes:
+            settlements.append(SettledArrears(person_id, own[0].region, programmes,
+                                              tuple(bill.bill_id for bill in settled)))
+    return settlements

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -13,6 +13,8 @@ from services.billing.domain.late_fee import accrual, is_overdue, late_fee_to_da
 from shared.money import CENT
 
 ZERO = Decimal("0.00")
+UNPAID = ("open", "overdue")
+"""The statuses of a bill that still asks for money."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,27 @@ class Allocation:
     @property
     def applied_total(self) -> Decimal:
         return sum((part.total for part in self.applied), ZERO)
+
+
+def payment_problems(amount: Decimal, paid_at: datetime, now: datetime, skew: timedelta) -> list[tuple[str, str]]:
+    """What makes a payment unacceptable, as (field, reason): not a positive amount in cents,
+    or made in the future — later than ``now`` plus the ``skew`` a channel's clock may have."""
+    problems = []
+    if amount <= 0:
+        problems.append(("body.amount", "a payment must be a positive amount"))
+    if amount != amount.quantize(CENT):
+        problems.append(("body.amount", "money has at most two decimal places"))
+    if paid_at > now + skew:
+        problems.append(("body.paid_at", "a payment cannot have been made in the future"))
+    return problems
+
+
+def still_owed(balance: BillBalance, status: str, on: date) -> tuple[Decimal, Decimal]:
+    """(principal, late fee) a bill in ``status`` still asks for on ``on``: nothing once it
+    is paid, missed or cancelled."""
+    if status not in UNPAID:
+        return Decimal(0), Decimal(0)
+    return balance.unpaid_principal, balance.late_fee_due(on)
 
 
 def oldest_first(bills: Iterable[OpenBill]) -> list[OpenBill]:

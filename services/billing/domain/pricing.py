@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from services.billing.domain.policy import Policy, in_force
@@ -107,3 +108,9 @@ def reprice(old: Policy | None, new: Policy, base: Decimal) -> Repricing:
     month = new.effective_month
     old_amount = monthly_amount(old, base, month) if old is not None else Decimal("0.00")
     return Repricing(base, new_base, old_amount, monthly_amount(new, new_base, month))
+
+
+def repricing_month(version_from: date, enrolment_start: date) -> Month:
+    """The first month a carried base applies to: the new version's first month, or the
+    enrolment's own first month when it starts later (it was never priced by the old one)."""
+    return max(Month.of(version_from), Month.of(enrolment_start))

@@ -121,6 +121,11 @@ class VoucherSigner:
         """Whether ``signature`` is this key's signature of exactly ``document``."""
         return verify_with(self.public_key_b64, document, signature)
 
+    def still_valid(self, key_id: str, document: Mapping[str, Any], signature: str) -> bool:
+        """Whether a voucher we keep, signed under ``key_id``, still verifies: signed by this
+        key and unchanged since. One signed under another key id is not vouched for."""
+        return key_id == self.key_id and self.verify(document, signature)
+
 
 def verify_with(public_key_b64: str, document: Mapping[str, Any], signature: str) -> bool:
     """Check a voucher with nothing but the public key (what any third party does)."""

@@ -1,5 +1,5 @@
-"""What every operation needs: the running service's parts, chunked walks over persons,
-and the errors the routes turn into HTTP answers."""
+"""What every operation needs: the running service's units of work and settings, chunked
+walks over persons, and the errors the routes turn into HTTP answers."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import asyncpg
-
 from services.billing.repository import billing_run as repo
 from services.billing.repository.billing_run import BEFORE_EVERYONE
 from services.billing.settings import BillingSettings
-from shared.outbox import Outbox
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
+
+ChunkWork = Callable[[UnitOfWork, list[uuid.UUID]], Awaitable[None]]
+"""What a walk does with one chunk of persons, inside that chunk's unit of work."""
 
 
 class Service(Protocol):
     """The parts of the running service an operation uses (``ServiceRuntime`` has them)."""
 
-    pool: asyncpg.Pool
-    outbox: Outbox
+    units: UnitsOfWork
     settings: BillingSettings
 
 
@@ -41,47 +41,37 @@ class Conflict(Exception):
         self.reason = reason
 
 
-async def in_chunks(
-    service: Service, job: str, query: str, args: tuple,
-    work: Callable[[asyncpg.Connection, list[uuid.UUID]], Awaitable[None]],
-) -> None:
-    """Call ``work(conn, persons)`` for consecutive chunks of ``billing_batch_size`` persons that
-    ``query`` selects (in id order), one transaction per chunk.
+async def in_chunks(service: Service, job: str, query: str, args: tuple, work: ChunkWork) -> None:
+    """Call ``work(uow, persons)`` for consecutive chunks of ``billing_batch_size`` persons that
+    ``query`` selects (in id order), one unit of work per chunk.
 
-    One run of ``job`` at a time (a session lock held for the whole walk: the schedule and an
-    operator's call wait for each other). Chunks are disjoint sets of persons, so
-    ``billing_workers`` connections work on them side by side — while one waits for the
-    database another builds its envelopes. Each chunk commits on its own: a run stopped half
-    way leaves whole persons done, and the next run carries on where it stopped.
+    One run of ``job`` at a time (``units.exclusive``, held for the whole walk: the schedule and
+    an operator's call wait for each other). Chunks are disjoint sets of persons, so
+    ``billing_workers`` units work on them side by side — while one waits for the database
+    another builds its events. Each chunk commits on its own: a run stopped half way leaves
+    whole persons done, and the next run carries on where it stopped.
     """
     settings = service.settings
-    async with service.pool.acquire() as conn:
-        await repo.lock_job(conn, job)
-        try:
-            await _walk(service.pool, conn, query, args, work, settings.billing_batch_size,
-                        max(1, settings.billing_workers))
-        finally:
-            await repo.unlock_job(conn, job)
+    async with service.units.exclusive(job):
+        await _walk(service.units, query, args, work, settings.billing_batch_size, max(1, settings.billing_workers))
 
 
-async def _walk(pool: asyncpg.Pool, conn: asyncpg.Connection, query: str, args: tuple, work, size: int,
-                workers: int) -> None:
+async def _walk(units: UnitsOfWork, query: str, args: tuple, work: ChunkWork, size: int, workers: int) -> None:
     chunks: asyncio.Queue = asyncio.Queue(maxsize=workers)
 
     async def worker() -> None:
-        async with pool.acquire() as own:
-            while (persons := await chunks.get()) is not None:
-                async with own.transaction():
-                    await repo.plan_for_this_chunk(own)
-                    await work(own, persons)
+        while (persons := await chunks.get()) is not None:
+            async with units.begin() as uow:
+                await repo.plan_for_this_chunk(uow.conn)
+                await work(uow, persons)
 
     async with asyncio.TaskGroup() as group:
         for _ in range(workers):
             group.create_task(worker())
         after = BEFORE_EVERYONE
-        async with conn.transaction():
-            await repo.plan_for_this_chunk(conn)
-            while persons := await repo.next_chunk(conn, query, after, size, *args):
+        async with units.read() as listing:
+            await repo.plan_for_this_chunk(listing.conn)
+            while persons := await repo.next_chunk(listing.conn, query, after, size, *args):
                 await chunks.put(persons)
                 after = persons[-1]
         for _ in range(workers):

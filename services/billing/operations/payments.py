@@ -8,16 +8,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from services.billing.domain.payments import Allocation, allocate, open_bill
-from services.billing.domain.voucher import ALGORITHM, VoucherBill, VoucherSigner, voucher_document, voucher_number
+import asyncpg
+
+from services.billing.domain.payments import Allocation, allocate, open_bill, payment_problems
+from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, Rejected, Service
 from services.billing.operations.overdue import settle_arrears
+from services.billing.operations.vouchers import voucher_signer
 from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
-from shared.events import AppliedPayment, PremiumPaid, make_envelope
+from shared.events import AppliedPayment, PremiumPaid
 from shared.periods import business_date, now_utc
 
 
@@ -42,37 +44,17 @@ class _RecordedMeanwhile(Exception):
     """Another request recorded the same channel transaction while this one was working."""
 
 
-@lru_cache(maxsize=4)
-def _signer(key: str, key_id: str) -> VoucherSigner:
-    return VoucherSigner(key, key_id)
-
-
-def voucher_signer(settings: BillingSettings) -> VoucherSigner:
-    return _signer(settings.voucher_signing_key, settings.voucher_key_id)
-
-
-def payment_problems(request: PaymentRequest, now: datetime, skew: timedelta) -> list[tuple[str, str]]:
-    problems = []
-    if request.amount <= 0:
-        problems.append(("body.amount", "a payment must be a positive amount"))
-    if request.amount != request.amount.quantize(Decimal("0.01")):
-        problems.append(("body.amount", "money has at most two decimal places"))
-    if request.paid_at > now + skew:
-        problems.append(("body.paid_at", "a payment cannot have been made in the future"))
-    return problems
-
-
 async def take_payment(service: Service, request: PaymentRequest) -> PaymentOutcome:
     """Apply ``request`` once; the same channel transaction again returns the first answer."""
     skew = timedelta(seconds=service.settings.payment_clock_skew_s)
-    problems = payment_problems(request, now_utc(), skew)
+    problems = payment_problems(request.amount, request.paid_at, now_utc(), skew)
     if problems:
         raise Rejected(problems)
     try:
         return await _record(service, request)
     except _RecordedMeanwhile:
-        async with service.pool.acquire() as conn:
-            stored = await repo.payment_by_txn(conn, request.channel, request.channel_txn_id)
+        async with service.units.read() as uow:
+            stored = await repo.payment_by_txn(uow.conn, request.channel, request.channel_txn_id)
         return _replay(stored, request)
 
 
@@ -84,47 +66,53 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 
 
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
-    async with service.pool.acquire() as conn, conn.transaction():
-        account = await repo.lock_account(conn, request.person_id)
+    async with service.units.begin() as uow:
+        account = await repo.lock_account(uow.conn, request.person_id)
         if account is None:
             raise Rejected([("body.person_id", "no contribution account is known for this person")])
-        stored = await repo.payment_by_txn(conn, request.channel, request.channel_txn_id)
+        stored = await repo.payment_by_txn(uow.conn, request.channel, request.channel_txn_id)
         if stored is not None:
             return _replay(stored, request)
-
-        pay_date = business_date(request.paid_at, service.settings.tz)
-        balances = {bill.bill_id: bill for bill in await repo.unpaid_bills(conn, request.person_id)}
-        allocation = allocate(request.amount, [open_bill(bill, pay_date) for bill in balances.values()])
-        after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
-
-        payment_id = uuid.uuid4()
-        sequence = await repo.next_voucher_number(conn, account.region, pay_date.year)
-        voucher_no = voucher_number(account.region, pay_date.year, sequence)
-        credit_balance = account.credit_balance + allocation.credit
-        result = _result(payment_id, request, voucher_no, allocation, credit_balance)
-        recorded = await repo.insert_payment(
-            conn, payment_id=payment_id, person_id=request.person_id, amount=request.amount,
-            channel=request.channel, channel_txn_id=request.channel_txn_id, paid_at=request.paid_at,
-            credit_added=allocation.credit, voucher_no=voucher_no, result=result,
-        )
-        if not recorded:
-            raise _RecordedMeanwhile()
-        if after:
-            await repo.apply_payment(conn, payment_id, balances, after, request.paid_at)
-        if allocation.credit:
-            await repo.add_credit(conn, request.person_id, allocation.credit)
-        await _issue_voucher(conn, service, account, payment_id, voucher_no, request, allocation)
-
-        paid = make_envelope(_premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
-                             subject=str(payment_id), region=account.region)
-        settled = await settle_arrears(conn, [request.person_id], request.paid_at,
-                                       correlationid=paid.correlationid, causationid=paid.id)
-        await service.outbox.add_events(conn, [paid, *settled])
+        result, payment = await _apply(uow.conn, service.settings, account, request)
+        paid = uow.emit(payment, subject=str(payment.payment_id), region=account.region)
+        # the arrears are settled by the payment: its chain, caused by its PremiumPaid
+        await settle_arrears(uow, [request.person_id], request.paid_at,
+                             correlation_id=paid.correlationid, causation_id=paid.id)
     return PaymentOutcome(result, created=True)
 
 
-async def _issue_voucher(conn, service: Service, account: repo.Account, payment_id: uuid.UUID, voucher_no: str,
-                         request: PaymentRequest, allocation: Allocation) -> None:
+async def _apply(conn: asyncpg.Connection, settings: BillingSettings, account: repo.Account,
+                 request: PaymentRequest) -> tuple[dict[str, Any], PremiumPaid]:
+    """Spend the payment on the person's unpaid bills (the rest as credit), store it with its
+    voucher; returns the answer to the channel and the ``PremiumPaid`` to announce."""
+    pay_date = business_date(request.paid_at, settings.tz)
+    balances = {bill.bill_id: bill for bill in await repo.unpaid_bills(conn, request.person_id)}
+    allocation = allocate(request.amount, [open_bill(bill, pay_date) for bill in balances.values()])
+    after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
+
+    payment_id = uuid.uuid4()
+    sequence = await repo.next_voucher_number(conn, account.region, pay_date.year)
+    voucher_no = voucher_number(account.region, pay_date.year, sequence)
+    credit_balance = account.credit_balance + allocation.credit
+    result = _result(payment_id, request, voucher_no, allocation, credit_balance)
+    recorded = await repo.insert_payment(
+        conn, payment_id=payment_id, person_id=request.person_id, amount=request.amount,
+        channel=request.channel, channel_txn_id=request.channel_txn_id, paid_at=request.paid_at,
+        credit_added=allocation.credit, voucher_no=voucher_no, result=result,
+    )
+    if not recorded:
+        raise _RecordedMeanwhile()
+    if after:
+        await repo.apply_payment(conn, payment_id, balances, after, request.paid_at)
+    if allocation.credit:
+        await repo.add_credit(conn, request.person_id, allocation.credit)
+    await _issue_voucher(conn, settings, account, payment_id, voucher_no, request, allocation)
+    return result, premium_paid(payment_id, request, voucher_no, allocation, credit_balance)
+
+
+async def _issue_voucher(conn: asyncpg.Connection, settings: BillingSettings, account: repo.Account,
+                         payment_id: uuid.UUID, voucher_no: str, request: PaymentRequest,
+                         allocation: Allocation) -> None:
     lines = await repo.bill_lines(conn, [part.bill_id for part in allocation.applied])
     issued_at = now_utc()
     document = voucher_document(
@@ -134,14 +122,15 @@ async def _issue_voucher(conn, service: Service, account: repo.Account, payment_
         amount=request.amount, credit=allocation.credit, channel=request.channel,
         channel_txn_id=request.channel_txn_id, paid_at=request.paid_at, issued_at=issued_at,
     )
-    signer = voucher_signer(service.settings)
+    signer = voucher_signer(settings)
     voucher = repo.StoredVoucher(voucher_no, request.person_id, account.region, document, signer.sign(document),
                                  ALGORITHM, signer.key_id)
     await repo.insert_voucher(conn, voucher, payment_id, issued_at)
 
 
-def _premium_paid(payment_id, request: PaymentRequest, voucher_no: str, allocation: Allocation,
-                  credit_balance: Decimal) -> PremiumPaid:
+def premium_paid(payment_id: uuid.UUID, request: PaymentRequest, voucher_no: str, allocation: Allocation,
+                 credit_balance: Decimal) -> PremiumPaid:
+    """The ``PremiumPaid`` of a recorded payment: what it went to, and the credit left."""
     return PremiumPaid(
         payment_id=payment_id, person_id=request.person_id, amount=request.amount, channel=request.channel,
         channel_txn_id=request.channel_txn_id, paid_at=request.paid_at, voucher_no=voucher_no,
@@ -169,9 +158,3 @@ def _result(payment_id: uuid.UUID, request: PaymentRequest, voucher_no: str, all
         "credit_added": f"{allocation.credit:.2f}",
         "credit_balance": f"{credit_balance:.2f}",
     }
-
-
-async def voucher_of(service: Service, voucher_no: str) -> repo.StoredVoucher | None:
-    async with service.pool.acquire() as conn:
-        return await repo.voucher(conn, voucher_no)
-

@@ -29,15 +29,6 @@ _LATEST_POLICIES = """latest AS (
     WHERE effective_from <= $3 ORDER BY region, programme, effective_from DESC)"""
 
 
-async def lock_job(conn: asyncpg.Connection, job: str) -> None:
-    """Wait until no other run of ``job`` (the schedule, an operator's call, a replica) is going."""
-    await conn.execute("SELECT pg_advisory_lock(hashtext('shebao.billing'), hashtext($1))", job)
-
-
-async def unlock_job(conn: asyncpg.Connection, job: str) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtext('shebao.billing'), hashtext($1))", job)
-
-
 async def plan_for_this_chunk(conn: asyncpg.Connection) -> None:
     """Plan the transaction's statements for its own range of persons: a cached generic plan
     for "any range" reads whole tables."""

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from services.billing.domain.late_fee import ArrearsBill
+
 UNPAID_PAST_DUE = """
     SELECT person_id FROM bills
     WHERE status IN ('open', 'overdue') AND due_date < $3::date AND ($4::text[] IS NULL OR region = ANY($4))"""
@@ -88,15 +90,6 @@ async def escalate(
         persons, as_of, list(levels),
     )
     return [Escalation(**dict(row)) for row in rows]
-
-
-@dataclass(frozen=True)
-class ArrearsBill:
-    person_id: uuid.UUID
-    region: str
-    bill_id: uuid.UUID
-    programmes: list[str]
-    still_overdue: bool
 
 
 async def arrears_bills(conn: asyncpg.Connection, persons: list[uuid.UUID]) -> list[ArrearsBill]:

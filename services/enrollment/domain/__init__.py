@@ -2,8 +2,10 @@
 
 - ``retirement``: the statutory retirement age of the 2025 reform.
 - ``policy``: the regional policies projected from ``PolicyPublished``.
-- ``eligibility``: who may apply for what.
-- ``coverage``: start, change and last months; the medical waiting period.
+- ``eligibility``: who may apply for what, against the region's policies and the person's record.
+- ``coverage``: start, change and last months; when an overdue bill suspends; the medical waiting period.
 - ``lifecycle``: the states of applications and enrolments.
-- ``model``: applications and enrolments and the decisions taken on them.
+- ``model``: applications and enrolments and the decisions taken on them (approval, change, reinstatement).
+
+Nothing here reads the clock: callers pass "today" (or the approval's date) in.
 """

@@ -1,12 +1,14 @@
 """Months of coverage: when an enrolment starts, when a change takes effect, the last month
-covered on termination, and the medical waiting period after a gap (DOMAIN.md, Dues:
-"Medical after a gap").
+covered on termination, when an overdue bill suspends cover, and the medical waiting period
+after a gap (DOMAIN.md, Dues: "Medical after a gap").
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from shared.events import PaymentOverdue
 from shared.periods import Month
 
 MEDICAL_PROGRAMMES = frozenset({"medical_employee", "medical_resident"})
@@ -59,6 +61,28 @@ def medical_waiting_until(programme: str, resumed: Month, last_covered: Month | 
 def suspended_on(due_date: date, days_overdue: int) -> date:
     """The day a bill reached ``days_overdue`` days overdue: the suspension's date."""
     return due_date + timedelta(days=days_overdue)
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """Cover of the overdue bill's programmes stops on ``since``, for ``reason``."""
+
+    since: date
+    reason: str
+
+
+def suspension_for(overdue: PaymentOverdue, suspension_level: int) -> Suspension | None:
+    """The suspension an overdue bill causes, or None below ``suspension_level``.
+
+    DOMAIN.md: "at 90 days overdue (configurable) coverage of that programme is suspended";
+    billing reports levels 1, 30, 60 and 90, and only a level at or past the configured one suspends.
+    """
+    if overdue.level < suspension_level:
+        return None
+    return Suspension(
+        since=suspended_on(overdue.due_date, overdue.days_overdue),
+        reason=f"payment overdue {overdue.days_overdue} days (bill {overdue.bill_id})",
+    )
 
 
 def last_month_on_termination(today: date, start_month: Month, suspended_since: date | None) -> Month:

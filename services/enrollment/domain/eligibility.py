@@ -6,13 +6,14 @@ application is refused with all its faults at once and nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
-from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES
-from services.enrollment.domain.policy import Policy
+from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES, start_month_after
+from services.enrollment.domain.policy import Policy, policies_in_force
 from services.enrollment.domain.retirement import (
     CATEGORY_SEX,
     DEFAULT_CATEGORY,
@@ -20,6 +21,7 @@ from services.enrollment.domain.retirement import (
     below_retirement_age,
     retirement_date,
 )
+from shared.identity import person_id_for
 from shared.resident_id import InvalidResidentId, ResidentId, parse_resident_id
 
 MINIMUM_AGE = 16
@@ -63,6 +65,21 @@ class Applicant:
 
     resident_id: ResidentId
     retirement_category: RetirementCategory
+
+    @property
+    def person_id(self) -> UUID:
+        """The person's id, derived from the ID number (the same in every service)."""
+        return person_id_for(self.resident_id.number)
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """What the service already knows of an applicant: the retirement category on record (None:
+    a new person), the programmes they are enrolled in and those of their open applications."""
+
+    retirement_category: RetirementCategory | None = None
+    enrolled: frozenset[str] = frozenset()
+    applied_for: frozenset[str] = frozenset()
 
 
 def check_identity(form: ApplicationForm, today: date) -> tuple[Applicant | None, list[Violation]]:
@@ -171,3 +188,35 @@ def check_not_already_covered(
             violations.append(Violation("programmes", "application_open",
                                         f"the person already has an open application for {programme}"))
     return violations
+
+
+def policies_for_application(versions: Iterable[Policy], today: date) -> dict[str, Policy]:
+    """The region's policies an application submitted on ``today`` is checked against: those in
+    force in the earliest month its coverage can start (the month after today)."""
+    return policies_in_force(versions, start_month_after(today).first_day)
+
+
+def with_recorded_category(applicant: Applicant, given: RetirementCategory | None,
+                           recorded: RetirementCategory | None) -> Applicant:
+    """The category on the person's record holds for a later application that names none."""
+    if given is None and recorded is not None:
+        return replace(applicant, retirement_category=recorded)
+    return applicant
+
+
+def assess_application(
+    form: ApplicationForm, applicant: Applicant | None, violations: list[Violation], *,
+    policies: Mapping[str, Policy], record: PersonRecord | None, today: date,
+) -> tuple[Applicant | None, list[Violation]]:
+    """The rules that need the region's policies and the person's record, added to the identity's
+    ``violations``: the programmes against ``policies`` (see ``policies_for_application``), then,
+    for a valid ID number, the pension age in the recorded category and one enrolment per programme.
+    """
+    violations = violations + check_programmes(form, policies)
+    if applicant is None:
+        return None, violations
+    record = record or PersonRecord()
+    applicant = with_recorded_category(applicant, form.retirement_category, record.retirement_category)
+    violations += check_pension_age(applicant, form.programmes, today)
+    violations += check_not_already_covered(form.programmes, record.enrolled, record.applied_for)
+    return applicant, violations

@@ -1,10 +1,11 @@
 """Applications and enrolments as the service keeps them, and the decisions taken on them:
-which enrolments an approval activates, what a change of base or frequency means, and the
-waiting period when suspended cover resumes.
+which enrolments an approval activates (and which programmes it skips), what a change of base
+or frequency means, and the waiting period when suspended cover resumes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,8 @@ from services.enrollment.domain.coverage import (
     start_month_after,
 )
 from services.enrollment.domain.eligibility import Violation, check_base, check_frequency
-from services.enrollment.domain.policy import Policy
+from services.enrollment.domain.lifecycle import OPEN_APPLICATION
+from services.enrollment.domain.policy import Policy, policies_in_force
 from shared.periods import Month
 
 
@@ -73,6 +75,11 @@ class Application:
     rejected_materials: tuple[dict[str, Any], ...] = ()
     rejection_reasons: tuple[str, ...] = ()
 
+    @property
+    def is_open(self) -> bool:
+        """Not decided yet: documents' outcomes still apply to it (a decided one ignores them)."""
+        return self.status in OPEN_APPLICATION
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -105,6 +112,29 @@ def activations_for(application: Application, approved_on: date, last_medical_co
 
 
 @dataclass(frozen=True)
+class Approval:
+    """What approving an application does: the enrolments to activate, and the programmes
+    skipped because the person was enrolled in them meanwhile (through another application)."""
+
+    activations: list[Activation]
+    already_enrolled: list[str]
+
+
+def plan_approval(
+    application: Application, approved_on: date, last_medical_cover: Month | None, enrolled: Collection[str]
+) -> Approval:
+    """The activations of ``activations_for``, less the programmes in ``enrolled`` (one active
+    enrolment per person per programme), in the application's order."""
+    activations, skipped = [], []
+    for activation in activations_for(application, approved_on, last_medical_cover):
+        if activation.programme in enrolled:
+            skipped.append(activation.programme)
+        else:
+            activations.append(activation)
+    return Approval(activations=activations, already_enrolled=skipped)
+
+
+@dataclass(frozen=True)
 class Enrollment:
     enrollment_id: UUID
     person_id: UUID
@@ -129,6 +159,19 @@ class Change:
     base: Decimal
     frequency: str
     effective_month: Month
+
+
+def check_change_asked(base: Decimal | None, frequency: str | None) -> list[Violation]:
+    """A change must name a new base, a new frequency or both."""
+    if base is None and frequency is None:
+        return [Violation("", "required", "give a new base, a new frequency or both")]
+    return []
+
+
+def policies_for_change(versions: Iterable[Policy], enrollment: Enrollment, today: date) -> dict[str, Policy]:
+    """The region's policies a change asked for on ``today`` is checked against: those in force
+    in its effective month, the next unbilled one."""
+    return policies_in_force(versions, next_unbilled_month(today, enrollment.start_month).first_day)
 
 
 def plan_change(

@@ -12,9 +12,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from services.billing.handlers import HANDLERS
-from shared.consumer import HandlerContext
 from shared.events import EnrollmentActivated, EventPayload, decode_envelope, make_envelope, topic_for
 from shared.events.topics import TYPE_HEADER
+from shared.handlers import bind_handlers
+from shared.unit_of_work import Origin
 from tests.integration.harness import eventually
 
 BEIJING, SHANGHAI = "110000", "310000"
@@ -41,10 +42,11 @@ def activations(person: Person, programmes, *, base: str, frequency: str, start:
 
 
 async def deliver(billing, payload: EventPayload, region: str = BEIJING) -> None:
-    """Apply an event of enrollment's the way the consumer does: its handler, in one transaction."""
+    """Apply an event of enrollment's the way the consumer does: its handler, in one unit of work."""
     envelope = make_envelope(payload, subject=str(uuid.uuid4()), region=region)
-    async with billing.pool.acquire() as conn, conn.transaction():
-        await HANDLERS[envelope.type](HandlerContext(conn, envelope, billing.runtime.outbox), envelope.data)
+    handle = bind_handlers(HANDLERS, settings=billing.settings)[envelope.type]
+    async with billing.runtime.units.begin(Origin.of_event(envelope)) as uow:
+        await handle(uow, envelope.data)
 
 
 async def an_active_enrolment(

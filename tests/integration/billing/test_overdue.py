@@ -55,6 +55,19 @@ async def test_arrears_are_settled_only_when_the_last_overdue_bill_is_paid(billi
     assert len(await events(billing, "ArrearsSettled", person)) == 1
 
 
+async def test_arrears_settled_by_a_payment_follow_its_premium_paid(billing):
+    person = await an_active_enrolment(billing)
+    await billing_run(billing, "2025-06-25")
+    await overdue_scan(billing, "2025-07-16")
+
+    await pay(billing, person, "1433.12", paid_at=on("2025-07-16"))
+
+    [paid] = await events(billing, "PremiumPaid", person)
+    [settled] = await events(billing, "ArrearsSettled", person)
+    assert (settled.correlationid, settled.causationid) == (paid.correlationid, paid.id)
+    assert paid.correlationid == paid.id and paid.causationid is None
+
+
 async def test_a_partial_payment_of_an_overdue_bill_pays_the_fee_first_and_the_rest_accrues_on_less(billing):
     person = await an_active_enrolment(billing, base="10000")
     await billing_run(billing, "2025-06-25")  # July: 2000.00

@@ -11,7 +11,6 @@ from datetime import datetime
 import pytest
 
 from services.documents.app import SERVICE
-from services.documents.storage import storage_of
 from shared.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
@@ -56,7 +55,7 @@ class Documents:
 
     @property
     def storage(self):
-        return storage_of(self.svc.runtime)
+        return self.svc.runtime.documents_storage
 
     # --- as enrollment -----------------------------------------------------------------
 

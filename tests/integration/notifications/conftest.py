@@ -13,7 +13,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from services.notifications.app import SERVICE
-from services.notifications.jobs import DeliveryRound, deliver_due
+from services.notifications.operations.deliveries import DeliveryRound, deliver_due
 from shared.events import Envelope, EventPayload, decode_envelope, make_envelope, topic_for
 from shared.periods import DEFAULT_TZ, now_utc
 from tests.integration.harness import eventually
@@ -77,7 +77,8 @@ class Notifications:
 
     async def deliver(self, now: datetime, senders=None) -> DeliveryRound:
         """One pass of the delivery worker with its clock at ``now``."""
-        return await deliver_due(self.service.runtime, now=now, senders=senders)
+        runtime = self.service.runtime
+        return await deliver_due(runtime.units, runtime.settings, now=now, senders=senders)
 
     async def inbox(self, person_id: uuid.UUID) -> list[dict]:
         response = await self.client.get(f"/v1/persons/{person_id}/notifications",

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from services.notifications import handlers
-from shared.consumer import HandlerContext
+from services.notifications.handlers import HANDLERS
+from shared.unit_of_work import Origin
 from tests.unit.notifications.examples import (
     a_bill,
     a_payment,
@@ -58,9 +58,8 @@ async def published_and_handled(notifications, events) -> list:
 
 async def handled_again_past_the_inbox(notifications, envelope) -> None:
     """As if the consumer's inbox had lost the event (e.g. a projection rebuilt by replay)."""
-    async with notifications.service.pool.acquire() as conn, conn.transaction():
-        context = HandlerContext(conn=conn, envelope=envelope, outbox=notifications.service.runtime.outbox)
-        await handlers.HANDLERS[envelope.type](context, envelope.data)
+    async with notifications.service.runtime.units.begin(Origin.of_event(envelope)) as uow:
+        await HANDLERS[type(envelope.data)](uow, envelope.data)
 
 
 async def test_every_event_a_person_should_hear_about_is_one_notice_on_each_channel(notifications):

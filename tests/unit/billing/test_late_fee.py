@@ -1,9 +1,11 @@
+import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from services.billing.domain.late_fee import (
+    ArrearsBill,
     accrual,
     days_overdue,
     is_missed,
@@ -11,6 +13,7 @@ from services.billing.domain.late_fee import (
     late_fee,
     late_fee_to_date,
     level_reached,
+    settled_arrears,
     settled_programmes,
 )
 
@@ -66,3 +69,33 @@ def test_arrears_are_settled_only_once_no_overdue_bill_is_left():
     assert settled_programmes([], overdue_bills_left=0) == ()
     assert settled_programmes([("pension",), ("medical_employee", "pension")], overdue_bills_left=0) == (
         "medical_employee", "pension")
+
+
+def an_arrears_bill(person: uuid.UUID, *programmes: str, overdue: bool = False, region: str = "110000") -> ArrearsBill:
+    return ArrearsBill(person, region, uuid.uuid4(), list(programmes), still_overdue=overdue)
+
+
+def test_a_person_with_an_overdue_bill_left_has_no_arrears_settled():
+    person = uuid.uuid4()
+
+    assert settled_arrears([an_arrears_bill(person, "pension"), an_arrears_bill(person, "pension", overdue=True)]) == []
+
+
+def test_the_settled_bills_of_a_person_with_none_overdue_are_announced_once_together():
+    person = uuid.uuid4()
+    july, august = an_arrears_bill(person, "pension"), an_arrears_bill(person, "medical_employee", "pension")
+
+    [settled] = settled_arrears([july, august])
+
+    assert (settled.person_id, settled.region) == (person, "110000")
+    assert settled.programmes == ("medical_employee", "pension")
+    assert settled.bill_ids == (july.bill_id, august.bill_id)
+
+
+def test_arrears_are_settled_person_by_person():
+    cleared, still_owing = uuid.uuid4(), uuid.uuid4()
+    bills = [an_arrears_bill(still_owing, "pension", overdue=True),
+             an_arrears_bill(cleared, "pension", region="310000"),
+             an_arrears_bill(still_owing, "pension")]
+
+    assert [(s.person_id, s.region) for s in settled_arrears(bills)] == [(cleared, "310000")]

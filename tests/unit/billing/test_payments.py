@@ -1,12 +1,19 @@
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.domain.payments import BillBalance, OpenBill, allocate, open_bill
+from services.billing.domain.payments import (
+    BillBalance,
+    OpenBill,
+    allocate,
+    open_bill,
+    payment_problems,
+    still_owed,
+)
 
 RATE = Decimal("0.0005")
 
@@ -129,3 +136,35 @@ def test_credit_is_left_only_when_every_bill_is_covered_and_later_bills_wait_for
         assert sum((bill.total_due for bill in open_bills), Decimal(0)) == allocation.applied_total
     for earlier in allocation.applied[:-1]:
         assert earlier.total == asked[earlier.bill_id].total_due
+
+
+NOW = datetime(2025, 7, 10, 2, tzinfo=UTC)
+SKEW = timedelta(seconds=120)
+
+
+def test_a_payment_in_cents_made_by_now_is_acceptable():
+    assert payment_problems(Decimal("1432.40"), NOW, NOW, SKEW) == []
+
+
+def test_a_payment_must_be_a_positive_amount_in_cents():
+    assert payment_problems(Decimal("0.00"), NOW, NOW, SKEW) == [("body.amount", "a payment must be a positive amount")]
+    assert payment_problems(Decimal("10.005"), NOW, NOW, SKEW) == [
+        ("body.amount", "money has at most two decimal places")]
+
+
+def test_a_channel_clock_may_run_ahead_by_the_skew_but_no_further():
+    assert payment_problems(Decimal("10.00"), NOW + SKEW, NOW, SKEW) == []
+    assert payment_problems(Decimal("10.00"), NOW + SKEW + timedelta(seconds=1), NOW, SKEW) == [
+        ("body.paid_at", "a payment cannot have been made in the future")]
+
+
+def test_an_unpaid_bill_still_asks_for_its_principal_and_the_late_fee_to_date():
+    overdue = a_balance("1432.40", paid="432.40")
+
+    assert still_owed(overdue, "overdue", date(2025, 7, 25)) == (Decimal("1000.00"), Decimal("5.00"))
+    assert still_owed(overdue, "open", date(2025, 7, 15)) == (Decimal("1000.00"), Decimal("0.00"))
+
+
+@pytest.mark.parametrize("status", ["paid", "missed", "cancelled"])
+def test_a_settled_bill_asks_for_nothing(status):
+    assert still_owed(a_balance("1432.40", paid="432.40"), status, date(2025, 7, 25)) == (Decimal(0), Decimal(0))

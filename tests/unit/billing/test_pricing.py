@@ -11,6 +11,7 @@ from services.billing.domain.pricing import (
     price_cycle,
     price_line,
     reprice,
+    repricing_month,
 )
 from shared.periods import Month
 from tests.unit.billing.examples import (
@@ -124,3 +125,8 @@ def test_a_new_flat_amount_changes_the_monthly_amount_and_keeps_the_base():
     assert change.new_base == Decimal("9000")
     assert (change.old_monthly_amount, change.new_monthly_amount) == (Decimal("584.92"), Decimal("600.00"))
     assert monthly_amount(new, Decimal("1")) == Decimal("600.00")
+
+
+def test_a_carried_base_applies_from_the_new_version_or_the_enrolment_start_if_later():
+    assert repricing_month(date(2026, 1, 1), enrolment_start=date(2025, 7, 1)) == Month(2026, 1)
+    assert repricing_month(date(2026, 1, 1), enrolment_start=date(2026, 3, 1)) == Month(2026, 3)

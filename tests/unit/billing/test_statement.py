@@ -1,9 +1,6 @@
-from datetime import date
 from decimal import Decimal
 
-from services.billing.domain.account import change_applies_now, resume_month
 from services.billing.domain.statement import RecordedLine, build_record, contribution_years
-from shared.periods import Month
 
 
 def pension(month: str, status: str) -> RecordedLine:
@@ -24,14 +21,3 @@ def test_only_settled_months_count_towards_the_record():
 def test_contribution_years_are_never_rounded_up():
     assert contribution_years(179) == Decimal("14.91")
     assert contribution_years(180) == Decimal("15.00")
-
-
-def test_a_change_waits_for_the_first_cycle_starting_at_or_after_its_month():
-    assert change_applies_now(Month(2025, 10), next_cycle_start=Month(2025, 10))
-    assert change_applies_now(Month(2025, 9), next_cycle_start=Month(2025, 10))
-    assert not change_applies_now(Month(2025, 11), next_cycle_start=Month(2025, 10))
-
-
-def test_billing_resumes_with_the_month_after_a_reinstatement():
-    assert resume_month(Month(2025, 8), date(2025, 11, 20)) == Month(2025, 12)
-    assert resume_month(Month(2026, 1), date(2025, 11, 20)) == Month(2026, 1)

@@ -53,3 +53,13 @@ def test_a_voucher_signed_with_another_key_fails():
     voucher = a_voucher()
 
     assert not VoucherSigner(KEY, "k1").verify(voucher, VoucherSigner(OTHER_KEY, "k2").sign(voucher))
+
+
+def test_a_kept_voucher_is_valid_only_under_the_key_id_it_was_signed_with():
+    signer = VoucherSigner(KEY, "k1")
+    voucher = a_voucher()
+    signature = signer.sign(voucher)
+
+    assert signer.still_valid("k1", voucher, signature)
+    assert not signer.still_valid("k0", voucher, signature)
+    assert not signer.still_valid("k1", {**voucher, "total": "1.00"}, signature)

@@ -24,6 +24,7 @@ from services.documents.domain import (
     detect_file_type,
     documents_rejected,
     documents_verified,
+    in_checklist_order,
     outcome_of_review,
     retention_cutoff,
     review_refusal,
@@ -83,6 +84,15 @@ def test_the_order_of_the_rows_does_not_change_an_override():
     table = [Requirement("310000", "pension", "work_unit_certificate", required=False)] + the_domain_table()
 
     assert "work_unit_certificate" not in checklist(["pension"], "310000", table)
+
+
+def test_a_dossier_lists_its_materials_in_the_order_of_domain_md_once_each():
+    stored = ["work_unit_certificate", "id_card", "social_security_card", "id_card", "household_register"]
+
+    assert in_checklist_order(stored) == (
+        "id_card", "household_register", "social_security_card", "work_unit_certificate")
+    assert in_checklist_order(["passport", "household_register"]) == ("household_register",)
+    assert in_checklist_order([]) == ()
 
 
 # --- file types --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from services.documents.intake import MULTIPART_OVERHEAD, receive_file, refuse_oversized_body
+from services.documents.adapters.intake import MULTIPART_OVERHEAD, receive_file, refuse_oversized_body
 from shared.errors import ApiError
 from tests.unit.documents.sample_files import a_jpeg, a_pdf, a_png, multipart
 

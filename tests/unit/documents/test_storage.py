@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from services.documents.storage import LocalStorage, ObjectMissing
+from services.documents.adapters.storage import LocalStorage, ObjectMissing
 from tests.unit.documents.sample_files import a_pdf
 
 

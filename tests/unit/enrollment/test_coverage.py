@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
@@ -9,15 +10,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.enrollment.domain.coverage import (
+    Suspension,
     last_month_on_termination,
     medical_waiting_until,
     months_without_cover,
     next_unbilled_month,
     start_month_after,
     suspended_on,
+    suspension_for,
     waiting_months,
 )
+from shared.events import PaymentOverdue
 from shared.periods import Month
+
+BILL = uuid.UUID("5763ed29-0000-4000-8000-000000000001")
+
+
+def an_overdue_bill(level: int, days_overdue: int | None = None) -> PaymentOverdue:
+    return PaymentOverdue(
+        bill_id=BILL, person_id=uuid.uuid4(), programmes=["pension"], due_date=date(2025, 8, 15),
+        days_overdue=level if days_overdue is None else days_overdue, level=level, unpaid_principal="1432.40",
+        late_fee_to_date="64.46",
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,3 +90,18 @@ def test_the_last_covered_month_on_termination():
 
 def test_suspension_dates_from_the_due_date_and_days_overdue():
     assert suspended_on(date(2025, 8, 15), 90) == date(2025, 11, 13)
+
+
+@pytest.mark.parametrize("level", [1, 30, 60])
+def test_an_overdue_bill_below_the_suspension_level_suspends_nothing(level):
+    assert suspension_for(an_overdue_bill(level), suspension_level=90) is None
+
+
+def test_an_overdue_bill_at_the_suspension_level_suspends_from_the_day_it_reached_it():
+    assert suspension_for(an_overdue_bill(90), suspension_level=90) == Suspension(
+        since=date(2025, 11, 13), reason=f"payment overdue 90 days (bill {BILL})")
+
+
+def test_the_suspension_level_is_configurable():
+    assert suspension_for(an_overdue_bill(60), suspension_level=60).since == date(2025, 10, 14)
+    assert suspension_for(an_overdue_bill(90, days_overdue=95), suspension_level=30).since == date(2025, 11, 18)

@@ -11,16 +11,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.enrollment.domain.eligibility import (
+    PersonRecord,
+    assess_application,
     check_identity,
     check_not_already_covered,
     check_pension_age,
     check_programmes,
+    policies_for_application,
+    with_recorded_category,
 )
+from shared.identity import person_id_for
 
 from .builders import (
     BEIJING,
     SHANGHAI,
     a_form,
+    a_policy,
     an_id_number,
     beijing_policies,
     shanghai_policies,
@@ -228,3 +234,63 @@ def test_already_enrolled_or_applied_programmes_are_refused():
     assert faults(check_not_already_covered(("pension",), set(), {"pension"})) == {
         ("programmes", "application_open")}
     assert check_not_already_covered(("unemployment",), {"pension"}, {"medical_employee"}) == []
+
+
+# --- the whole assessment, against the person's record -----------------------------------
+
+
+def assessed(form, record: PersonRecord | None = None, policies=None, on: date = TODAY):
+    applicant, violations = check_identity(form, on)
+    return assess_application(form, applicant, violations, policies=beijing_policies() if policies is None
+                              else policies, record=record, today=on)
+
+
+def test_an_application_is_checked_against_the_policies_in_force_the_month_after_today():
+    old = a_policy("pension", "7162", "35811", effective_from=date(2025, 7, 1))
+    new = a_policy("pension", "7500", "37500", effective_from=date(2026, 4, 1))
+    assert policies_for_application([old, new], date(2026, 3, 15)) == {"pension": new}
+    assert policies_for_application([old, new], date(2026, 2, 28)) == {"pension": old}
+    assert policies_for_application([new], date(2026, 2, 28)) == {}
+
+
+def test_a_category_on_record_holds_when_the_form_names_none():
+    applicant, _ = check_identity(a_form(id_number=an_id_number(sex="female")), TODAY)
+    assert with_recorded_category(applicant, None, "female_50").retirement_category == "female_50"
+    assert with_recorded_category(applicant, "female_55", "female_50").retirement_category == "female_55"
+    assert with_recorded_category(applicant, None, None).retirement_category == "female_55"
+
+
+def test_the_recorded_womens_category_closes_pension_to_her_later_application():
+    woman = a_form(id_number=an_id_number(date(1975, 2, 10), "female"), programmes=("pension",))
+    on = date(2025, 6, 1)
+    applicant, violations = assessed(woman, PersonRecord(retirement_category="female_50"), on=on)
+    assert applicant.retirement_category == "female_50"
+    assert faults(violations) == {("programmes", "retirement_age")}
+    assert assessed(woman, PersonRecord(), on=on)[1] == []  # a new person: female_55 by default
+
+
+def test_the_person_record_refuses_programmes_already_covered():
+    _, violations = assessed(a_form(), PersonRecord(enrolled=frozenset({"pension"}),
+                                                    applied_for=frozenset({"medical_employee"})))
+    assert faults(violations) == {("programmes", "already_enrolled"), ("programmes", "application_open")}
+
+
+def test_every_fault_is_named_identity_first_then_programmes_then_the_record():
+    form = a_form(name=" ", declared_base=Decimal("1"), programmes=("pension", "maternity"))
+    applicant, violations = assessed(form, PersonRecord(enrolled=frozenset({"pension"})))
+    assert [(v.field, v.rule) for v in violations] == [
+        ("name", "required"), ("declared_base", "below_floor"), ("programmes", "not_offered"),
+        ("programmes", "already_enrolled")]
+    assert applicant is not None
+
+
+def test_an_invalid_id_number_is_still_checked_against_the_policies_but_not_any_record():
+    form = a_form(id_number=with_wrong_check_digit(an_id_number()), programmes=("work_injury",))
+    applicant, violations = assessed(form, PersonRecord(enrolled=frozenset({"work_injury"})))
+    assert applicant is None
+    assert faults(violations) == {("id_number", "check_digit"), ("programmes", "not_offered")}
+
+
+def test_the_applicant_is_the_person_of_their_id_number_in_every_service():
+    applicant, _ = check_identity(a_form(), TODAY)
+    assert applicant.person_id == person_id_for(an_id_number())

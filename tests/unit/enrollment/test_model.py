@@ -18,7 +18,10 @@ from services.enrollment.domain.model import (
     Application,
     Enrollment,
     activations_for,
+    check_change_asked,
+    plan_approval,
     plan_change,
+    policies_for_change,
     reinstatement_waiting_until,
 )
 from services.enrollment.domain.policy import policies_in_force
@@ -72,6 +75,34 @@ def test_re_enrolling_in_medical_after_a_long_gap_waits():
         "pension": None, "medical_employee": date(2025, 12, 31)}
 
 
+def test_an_approval_skips_the_programmes_enrolled_meanwhile():
+    approval = plan_approval(an_application(), date(2025, 8, 20), None, enrolled={"pension"})
+    assert [a.programme for a in approval.activations] == ["medical_employee"]
+    assert approval.already_enrolled == ["pension"]
+
+
+def test_an_approval_with_nothing_enrolled_activates_every_programme_in_the_application_order():
+    application = an_application(programmes=("medical_employee", "pension", "unemployment"))
+    approval = plan_approval(application, date(2025, 8, 20), None, enrolled={"work_injury"})
+    assert [a.programme for a in approval.activations] == ["medical_employee", "pension", "unemployment"]
+    assert all(a.start_month == Month(2025, 9) for a in approval.activations)
+    assert approval.already_enrolled == []
+
+
+def test_an_approval_of_programmes_all_enrolled_meanwhile_activates_nothing():
+    approval = plan_approval(an_application(), date(2025, 8, 20), Month(2024, 1),
+                             enrolled={"pension", "medical_employee"})
+    assert (approval.activations, approval.already_enrolled) == ([], ["pension", "medical_employee"])
+
+
+@pytest.mark.parametrize("status, still_open", [
+    ("submitted", True), ("awaiting_documents", True), ("approved", False), ("rejected", False),
+    ("withdrawn", False),
+])
+def test_documents_outcomes_apply_only_to_an_open_application(status, still_open):
+    assert an_application(status=status).is_open is still_open
+
+
 # --- change of base and frequency --------------------------------------------------------
 
 
@@ -91,6 +122,22 @@ def test_a_change_is_checked_against_the_policy_in_force_in_its_effective_month(
     assert {(v.field, v.rule) for v in violations} == {("base", "below_floor")}
     _, violations = plan_change(enrolment, date(2025, 12, 10), in_force, base=Decimal("7500"))
     assert violations == []
+
+
+def test_a_change_must_name_a_base_or_a_frequency():
+    assert [(v.field, v.rule) for v in check_change_asked(None, None)] == [("", "required")]
+    assert check_change_asked(Decimal("9000"), None) == []
+    assert check_change_asked(None, "annual") == []
+
+
+def test_a_change_is_checked_against_the_policies_of_its_effective_month_not_of_today():
+    old = a_policy("pension", "7162", "35811", effective_from=date(2025, 7, 1))
+    new = a_policy("pension", "7500", "37500", effective_from=date(2026, 1, 1))
+    assert policies_for_change([old, new], an_active_enrolment(), date(2025, 12, 10)) == {"pension": new}
+    assert policies_for_change([old, new], an_active_enrolment(), date(2025, 11, 10)) == {"pension": old}
+    # not started yet: the start month is the first one a change can apply to
+    later_start = an_active_enrolment(start_month=Month(2026, 1), terms_from=Month(2026, 1))
+    assert policies_for_change([old, new], later_start, date(2025, 11, 10)) == {"pension": new}
 
 
 def test_a_frequency_the_region_does_not_allow_is_refused():

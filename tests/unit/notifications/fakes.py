@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from services.notifications.channels import DeliveryError, OutgoingMessage
-from services.notifications.domain import Channel
+from services.notifications.adapters.channels import DeliveryError, OutgoingMessage
+from services.notifications.domain.model import Channel
 
 
 @dataclass

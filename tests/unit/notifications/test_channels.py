@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from services.notifications.channels import (
+from services.notifications.adapters.channels import (
     DeliveryError,
     HttpSmsGateway,
     MailFileSink,

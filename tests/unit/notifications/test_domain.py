@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notifications.domain import (
+from services.notifications.domain.model import (
     EMAIL,
     INBOX,
     SMS,
@@ -17,18 +17,13 @@ from services.notifications.domain import (
     Message,
     Preferences,
     Recipient,
-    RetryPolicy,
-    after_attempt,
     channels_for,
-    in_quiet_hours,
     language_for,
     materials_for,
-    new_notification,
-    notification_id_for,
-    reminder_due_dates,
-    reminder_template,
-    sms_release_time,
 )
+from services.notifications.domain.notices import new_notification, notification_id_for
+from services.notifications.domain.reminders import reminder_due_dates, reminder_template
+from services.notifications.domain.timing import RetryPolicy, after_attempt, in_quiet_hours, sms_release_time
 from shared.periods import DEFAULT_TZ as BEIJING_TIME
 
 PERSON = uuid.uuid4()

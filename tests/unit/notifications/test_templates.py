@@ -8,9 +8,17 @@ from decimal import Decimal
 
 import pytest
 
-from services.notifications.domain import LANGUAGES, TEMPLATE_NAMES, Message, OpenBill
-from services.notifications.templates import MissingVariable, email_text, render, sms_text, variables, wording_for
-from services.notifications.templates.wording import fill
+from services.notifications.domain.model import LANGUAGES, TEMPLATE_NAMES, Message
+from services.notifications.domain.reminders import OpenBill
+from services.notifications.domain.templates import (
+    MissingVariable,
+    email_text,
+    render,
+    sms_text,
+    variables,
+    wording_for,
+)
+from services.notifications.domain.templates.wording import fill
 from shared.periods import DEFAULT_TZ
 
 from .examples import (

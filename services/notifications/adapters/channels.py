@@ -18,7 +18,7 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
-from services.notifications.domain import EMAIL, SMS, Channel
+from services.notifications.domain.model import EMAIL, SMS, Channel
 from services.notifications.settings import NotificationsSettings
 
 

@@ -5,6 +5,10 @@ part named ``file`` go straight to a staged storage object while their SHA-256 a
 are taken. Nothing is kept in memory beyond one chunk: a file over the limit is refused
 with 413 as soon as the limit is crossed, and one whose first bytes are not JPEG, PNG or
 PDF with 415 as soon as they arrive — the rest of the body is never read.
+
+An adapter: it speaks the wire format of the outside world (a multipart body, parsed by
+python-multipart) into the store, and its refusals are the upload's HTTP answers (400,
+413, 415, 422), raised as ``ApiError`` while the body streams; the upload operation calls it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from dataclasses import dataclass
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from services.documents.adapters.storage import StagedObject
 from services.documents.domain import ACCEPTED_FILE_TYPES, SIGNATURE_LENGTH, FileType, detect_file_type
-from services.documents.storage import StagedObject
 from shared.errors import ApiError
 
 FILE_FIELD = "file"

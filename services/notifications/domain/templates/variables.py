@@ -11,8 +11,9 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from services.notifications.domain import OpenBill, materials_for
-from services.notifications.templates.wording import Wording
+from services.notifications.domain.model import materials_for
+from services.notifications.domain.reminders import OpenBill
+from services.notifications.domain.templates.wording import Wording
 from shared.events import (
     ApplicationSubmitted,
     ContributionRepriced,

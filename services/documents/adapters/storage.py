@@ -161,12 +161,3 @@ def storage_from_settings(settings: Any) -> Storage:
     if settings.documents_storage_backend != "local":
         raise ValueError(f"unknown documents storage backend {settings.documents_storage_backend!r}")
     return LocalStorage(settings.documents_storage_dir)
-
-
-def storage_of(runtime: Any) -> Storage:
-    """The store of a running documents service, created on first use (tests may set their own)."""
-    storage = getattr(runtime, "documents_storage", None)
-    if storage is None:
-        storage = storage_from_settings(runtime.settings)
-        runtime.documents_storage = storage
-    return storage

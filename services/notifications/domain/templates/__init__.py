@@ -9,11 +9,11 @@ events, so a gap fails a test, not a resident's SMS).
 
 from __future__ import annotations
 
-from services.notifications.domain import Message
-from services.notifications.templates import variables
-from services.notifications.templates.en import EnglishWording
-from services.notifications.templates.wording import MissingVariable, Wording, fill
-from services.notifications.templates.zh_cn import ChineseWording
+from services.notifications.domain.model import Message
+from services.notifications.domain.templates import variables
+from services.notifications.domain.templates.en import EnglishWording
+from services.notifications.domain.templates.wording import MissingVariable, Wording, fill
+from services.notifications.domain.templates.zh_cn import ChineseWording
 
 __all__ = ["MissingVariable", "Wording", "email_text", "render", "sms_text", "variables", "wording_for"]
 

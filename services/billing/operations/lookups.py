@@ -1,0 +1,91 @@
+"""What a person (or staff, or a channel) can look up: the person's region, bills with what
+they still ask for today, the contribution record and vouchers. Each lookup reads in one
+read-only unit of work, so what it answers is one consistent view."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from services.billing.domain.payments import BillBalance, still_owed
+from services.billing.domain.statement import ProgrammeRecord, build_record, contribution_years
+from services.billing.repository import payments as payments_repo
+from services.billing.repository import statements as repo
+from services.billing.repository.payments import StoredVoucher
+from shared.unit_of_work import UnitsOfWork
+
+_BALANCE_FIELDS = ("bill_id", "due_date", "first_month", "principal", "principal_paid", "grace_days",
+                   "late_fee_daily_rate", "frozen_accrual", "accrued_through", "late_fee_paid")
+
+
+@dataclass(frozen=True)
+class PersonBill:
+    """A bill as stored (its lines included), and what it still asks for on the day asked."""
+
+    stored: dict[str, Any]
+    outstanding: Decimal
+    late_fee_to_date: Decimal
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A person's contribution record on a day: per programme, and in total."""
+
+    person_id: uuid.UUID
+    as_of: date
+    programmes: list[ProgrammeRecord]
+    total_contribution_years: Decimal
+    pension_personal_account: Decimal
+    late_fees_paid: Decimal
+    credit_balance: Decimal
+    enrolments: list[dict[str, Any]]
+
+
+async def person_region(units: UnitsOfWork, person_id: uuid.UUID) -> str | None:
+    """The region of the person's contribution account; None if billing does not know them."""
+    async with units.read() as uow:
+        account = await payments_repo.account(uow.conn, person_id)
+    return account.region if account else None
+
+
+async def bills_of(units: UnitsOfWork, person_id: uuid.UUID, status: str | None, today: date) -> list[PersonBill]:
+    """The person's bills (in ``status``, or all), newest cycle first."""
+    async with units.read() as uow:
+        rows = await repo.bills_of(uow.conn, person_id, status)
+    return [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in rows]
+
+
+def _balance(row: dict[str, Any]) -> BillBalance:
+    return BillBalance(**{name: row[name] for name in _BALANCE_FIELDS})
+
+
+async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) -> Statement:
+    """The person's contribution record: months paid, missed and due, years, personal account."""
+    async with units.read() as uow:
+        lines = await repo.recorded_lines(uow.conn, person_id)
+        late_fees = await repo.late_fees_paid(uow.conn, person_id)
+        account = await payments_repo.account(uow.conn, person_id)
+        enrolments = await repo.enrolments_of(uow.conn, person_id)
+    records = build_record(lines)
+    pension = records.get("pension")
+    return Statement(
+        person_id=person_id, as_of=today, programmes=list(records.values()),
+        total_contribution_years=contribution_years(pension.contribution_months if pension else 0),
+        pension_personal_account=pension.personal_account if pension else Decimal(0),
+        late_fees_paid=late_fees, credit_balance=account.credit_balance if account else Decimal(0),
+        enrolments=enrolments,
+    )
+
+
+async def vouchers_of(units: UnitsOfWork, person_id: uuid.UUID) -> list[StoredVoucher]:
+    """Every voucher of the person, newest first."""
+    async with units.read() as uow:
+        return await payments_repo.vouchers_of(uow.conn, person_id)
+
+
+async def voucher(units: UnitsOfWork, voucher_no: str) -> StoredVoucher | None:
+    async with units.read() as uow:
+        return await payments_repo.voucher(uow.conn, voucher_no)

@@ -1,0 +1,166 @@
+"""Applications: submit one, withdraw or reject an undecided one, read them.
+
+A submission is refused with every broken rule at once and stores nothing. The person is
+locked while their application is assessed and stored, so that two applications at once
+cannot both pass the one-enrolment-per-programme rule. Each change emits its event with
+the application as subject and its region as the event's region.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, tzinfo
+
+import asyncpg
+
+from services.enrollment import repository
+from services.enrollment.domain.eligibility import (
+    Applicant,
+    ApplicationForm,
+    Violation,
+    assess_application,
+    check_identity,
+    policies_for_application,
+)
+from services.enrollment.domain.lifecycle import ensure_application_move
+from services.enrollment.domain.model import Application, Cause
+from services.enrollment.operations.common import (
+    ApplicationRecord,
+    Authorize,
+    EnrollmentRecord,
+    NotFound,
+    Refused,
+    business_today,
+    record_step,
+    visible_region,
+)
+from shared.events import ApplicationRejected, ApplicationSubmitted, ApplicationWithdrawn, Contact
+from shared.periods import now_utc
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
+
+
+async def submit(
+    units: UnitsOfWork, form: ApplicationForm, contact: Contact, *, tz: tzinfo, authorize: Authorize, cause: Cause,
+) -> Application:
+    """Assess ``form`` and store the person and the application, awaiting documents.
+
+    The caller is authorized for the person behind a valid ID number before anything is read.
+    """
+    today = business_today(tz)
+    applicant, violations = check_identity(form, today)
+    if applicant is not None:
+        authorize(applicant.person_id, None)
+    async with units.begin() as uow:
+        applicant, violations = await _assess(uow.conn, form, applicant, violations, today)
+        if violations:
+            raise Refused(violations)
+        return await _store(uow, form, contact, applicant, cause)
+
+
+async def _assess(
+    conn: asyncpg.Connection, form: ApplicationForm, applicant: Applicant | None, violations: list[Violation],
+    today: date,
+) -> tuple[Applicant | None, list[Violation]]:
+    policies = policies_for_application(await repository.region_policies(conn, form.region), today)
+    record = None
+    if applicant is not None:
+        await repository.lock_person(conn, applicant.person_id)
+        record = await repository.person_record(conn, applicant.person_id)
+    return assess_application(form, applicant, violations, policies=policies, record=record, today=today)
+
+
+async def _store(uow: UnitOfWork, form: ApplicationForm, contact: Contact, applicant: Applicant,
+                 cause: Cause) -> Application:
+    """The person (once per ID number), the application and ``ApplicationSubmitted``."""
+    await repository.save_person(
+        uow.conn, applicant.person_id, applicant.resident_id, name=form.name.strip(),
+        retirement_category=applicant.retirement_category, region=form.region, phone=contact.phone,
+        email=contact.email, language=contact.language,
+    )
+    application = Application(
+        application_id=uuid.uuid4(), person_id=applicant.person_id, region=form.region, programmes=form.programmes,
+        declared_base=form.declared_base, medical_base=form.medical_base, frequency=form.frequency,
+        retirement_category=applicant.retirement_category, status="awaiting_documents", submitted_at=now_utc(),
+    )
+    await repository.insert_application(uow.conn, application, phone=contact.phone, email=contact.email,
+                                        language=contact.language)
+    submitted = uow.emit(ApplicationSubmitted(
+        application_id=application.application_id, person_id=application.person_id, region=application.region,
+        programmes=application.programmes, declared_base=application.declared_base,
+        medical_base=application.medical_base, frequency=application.frequency,
+        retirement_category=application.retirement_category, contact=contact,
+    ), subject=application.application_id, region=application.region)
+    await record_step(uow, "application", application.application_id, from_status=None, to_status="submitted",
+                      cause=cause, event=submitted)
+    # Materials are checked by the documents service as soon as it hears of the application.
+    await record_step(uow, "application", application.application_id, from_status="submitted",
+                      to_status="awaiting_documents", cause=cause)
+    return application
+
+
+async def withdraw(units: UnitsOfWork, application_id: uuid.UUID, *, authorize: Authorize,
+                   cause: Cause) -> Application:
+    """Withdraw an application that has not been decided yet: ``ApplicationWithdrawn``."""
+    async with units.begin() as uow:
+        application = await _to_decide(uow, application_id, "withdrawn", authorize)
+        await repository.set_application_status(uow.conn, application_id, "withdrawn", decided=True)
+        withdrawn = uow.emit(ApplicationWithdrawn(application_id=application_id, person_id=application.person_id),
+                             subject=application_id, region=application.region)
+        await record_step(uow, "application", application_id, from_status=application.status,
+                          to_status="withdrawn", cause=cause, event=withdrawn)
+    return replace(application, status="withdrawn")
+
+
+async def reject(units: UnitsOfWork, application_id: uuid.UUID, reasons: Sequence[str], *, authorize: Authorize,
+                 cause: Cause) -> Application:
+    """Refuse an undecided application, saying why: ``ApplicationRejected``."""
+    async with units.begin() as uow:
+        application = await _to_decide(uow, application_id, "rejected", authorize)
+        await repository.set_application_status(uow.conn, application_id, "rejected", decided=True,
+                                                rejection_reasons=reasons)
+        rejected = uow.emit(ApplicationRejected(
+            application_id=application_id, person_id=application.person_id, reasons=tuple(reasons),
+        ), subject=application_id, region=application.region)
+        await record_step(uow, "application", application_id, from_status=application.status,
+                          to_status="rejected", cause=cause, event=rejected, detail={"reasons": list(reasons)})
+    return replace(application, status="rejected", rejection_reasons=tuple(reasons))
+
+
+async def _to_decide(uow: UnitOfWork, application_id: uuid.UUID, decision: str, authorize: Authorize) -> Application:
+    """The application, locked, once the caller may reach it and the state machine allows ``decision``."""
+    application = await _visible(uow.conn, application_id, authorize, for_update=True)
+    ensure_application_move(application.status, decision)
+    return application
+
+
+async def _visible(conn: asyncpg.Connection, application_id: uuid.UUID, authorize: Authorize, *,
+                   for_update: bool = False) -> Application:
+    application = await repository.get_application(conn, application_id, for_update=for_update)
+    if application is None:
+        raise NotFound("application", application_id)
+    authorize(application.person_id, application.region)
+    return application
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+async def application_with_history(units: UnitsOfWork, application_id: uuid.UUID, *,
+                                   authorize: Authorize) -> ApplicationRecord:
+    """The application, its history and the enrolments it started (each with its history)."""
+    async with units.read() as uow:
+        application = await _visible(uow.conn, application_id, authorize)
+        enrollments = await repository.application_enrollments(uow.conn, application_id)
+        steps = await repository.history(uow.conn, [application_id, *(e.enrollment_id for e in enrollments)])
+    return ApplicationRecord(application, steps[application_id],
+                             [EnrollmentRecord(e, steps[e.enrollment_id]) for e in enrollments])
+
+
+async def person_applications(units: UnitsOfWork, person_id: uuid.UUID, *, region: str | None) -> list[Application]:
+    """The person's applications, newest first: of ``region`` only for staff of that region
+    (``NotInRegion`` if there are none), all of them for the person themself (``region`` None)."""
+    async with units.read() as uow:
+        await visible_region(uow.conn, person_id, region)
+        return await repository.person_applications(uow.conn, person_id, region)

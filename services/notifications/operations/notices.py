@@ -1,0 +1,73 @@
+"""Recording notices: word one for a person, store it with its deliveries and announce its
+inbox delivery (NotificationDelivered, channel ``inbox``), all in the caller's unit of work.
+The reactions to consumed events and the reminder scan both come through here; sending on
+the outside channels happens later, after commit (``deliveries``).
+
+Every announcement of a notice keeps the notice's chain: its correlation id, and the event
+the notice is about as its cause, whatever opened the unit (an event, the scan, the worker).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from services.notifications import repository
+from services.notifications.domain.notices import NewNotification, compose, inbox_delivered
+from services.notifications.domain.templates import variables
+from shared.events import (
+    ContributionRepriced,
+    DocumentsRejected,
+    NotificationDelivered,
+    NotificationFailed,
+    PaymentOverdue,
+)
+from shared.periods import now_utc
+from shared.unit_of_work import UnitOfWork
+
+
+async def notify(
+    uow: UnitOfWork, *, person_id: uuid.UUID, template: str, variables_for: variables.VariablesFor,
+    region: str | None = None,
+) -> None:
+    """Record the notice ``template`` about the event being handled (once, whatever the redelivery),
+    in the event's region unless the event names the person's own."""
+    origin = uow.origin
+    notice = compose(
+        template=template, caused_by=origin.causation_id, correlation_id=origin.correlation_id,
+        region=region or origin.region, recipient=await repository.recipient(uow.conn, person_id),
+        variables_for=variables_for, now=now_utc(),
+    )
+    if notice is not None:
+        await record(uow, [notice])
+
+
+async def record(uow: UnitOfWork, notices: Sequence[NewNotification]) -> int:
+    """Store the notices not recorded before and announce their inbox delivery; returns how many are new."""
+    new = await repository.record_notifications(uow.conn, notices)
+    for notice in new:
+        announce(uow, inbox_delivered(notice), region=notice.region, correlation_id=notice.correlation_id)
+    return len(new)
+
+
+def announce(
+    uow: UnitOfWork, outcome: NotificationDelivered | NotificationFailed, *, region: str, correlation_id: uuid.UUID
+) -> None:
+    """Emit a delivery's outcome in the notice's chain, caused by the event the notice is about."""
+    uow.emit(outcome, subject=str(outcome.notification_id), region=region, correlation_id=correlation_id,
+             causation_id=outcome.caused_by)
+
+
+async def notify_rejection(uow: UnitOfWork, event: DocumentsRejected) -> None:
+    await notify(uow, person_id=event.person_id, template="materials_rejected",
+                 variables_for=variables.materials_rejected(event))
+
+
+async def notify_overdue(uow: UnitOfWork, event: PaymentOverdue) -> None:
+    await notify(uow, person_id=event.person_id, template="payment_overdue",
+                 variables_for=variables.payment_overdue(event))
+
+
+async def notify_repricing(uow: UnitOfWork, event: ContributionRepriced) -> None:
+    await notify(uow, person_id=event.person_id, template="policy_changed", region=event.region,
+                 variables_for=variables.policy_changed(event))
