@@ -227,6 +227,7 @@ def run_service(definition: ServiceDefinition, settings: Settings | None = None)
     """Apply migrations, then serve the service until SIGTERM/SIGINT."""
     settings = settings or definition.settings_class(service=definition.name)
     configure_logging(definition.name, level=settings.log_level, fmt=settings.log_format)
+    refuse_weak_secrets_in_production(settings)
     # SIGTERM is a stop that was asked for: exit 0. uvicorn handles it while serving and
     # re-raises it after its graceful shutdown, landing here; before that (migrations) it
     # stops the process too, even as a container's PID 1, which ignores unhandled SIGTERM.
@@ -237,6 +238,15 @@ def run_service(definition: ServiceDefinition, settings: Settings | None = None)
     app = build_http_app(definition, settings)
     uvicorn.run(app, host=settings.http_host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=20)
+
+
+def refuse_weak_secrets_in_production(settings: Settings) -> None:
+    """In production, stop here (exit code 2) with one log line naming every weak secret."""
+    problems = settings.secret_problems() if settings.environment == "production" else []
+    if problems:
+        variables = [problem.split(":", 1)[0] for problem in problems]
+        log.error(f"refusing to start in production: set {', '.join(variables)}", problems=problems)
+        raise SystemExit(2)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -2,16 +2,27 @@
 
 ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` are also accepted without the prefix,
 so the same code points at the embedded platform or at a real PostgreSQL and Kafka.
+
+Secrets may also come from files: with ``SHEBAO_SECRETS_DIR=/run/secrets`` (compose secrets,
+a mounted Kubernetes Secret) a file named after the variable (``shebao_jwt_secret``) holds
+the value; an environment variable of the same name wins. In production a service refuses to
+start while a secret is missing, a public development default or too short
+(``Settings.secret_problems``).
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "shebao-local-development-secret-change-me"
+MIN_SECRET_BYTES = 32
+SECRETS_DIR_ENV = "SHEBAO_SECRETS_DIR"
 
 SERVICE_NAMES = ("enrollment", "documents", "billing", "notifications")
 DEFAULT_PORTS = {"enrollment": 8101, "documents": 8102, "billing": 8103, "notifications": 8104}
@@ -55,7 +66,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = None
 
-    jwt_secret: str = "shebao-local-development-secret-change-me"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_issuer: str = "shebao"
 
     outbox_poll_interval_s: float = 1.0
@@ -72,6 +83,27 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = "json"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the secret files of ``SHEBAO_SECRETS_DIR`` if set."""
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings, dotenv_settings)
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+        if secrets_dir:
+            sources += (SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir),)
+        return sources
+
+    def secret_problems(self) -> list[str]:
+        """Why this process must not run in production: one ``VARIABLE: reason`` per weak secret.
+
+        Services extend it with their own secrets (billing's voucher key, notifications'
+        channel credentials).
+        """
+        return weak_secret("SHEBAO_JWT_SECRET", self.jwt_secret, DEVELOPMENT_JWT_SECRET)
 
     @model_validator(mode="after")
     def _production_defaults(self) -> Settings:
@@ -97,6 +129,18 @@ class Settings(BaseSettings):
     def schema(self) -> str:
         """The Postgres schema this service owns (its own name)."""
         return self.service
+
+
+def weak_secret(variable: str, value: str | None, development_default: str | None = None,
+                min_bytes: int = MIN_SECRET_BYTES) -> list[str]:
+    """``["VARIABLE: reason"]`` when ``value`` is missing, the development default or too short."""
+    if not value:
+        return [f"{variable}: not set"]
+    if value == development_default:
+        return [f"{variable}: is the public development default"]
+    if len(value.encode()) < min_bytes:
+        return [f"{variable}: shorter than {min_bytes} bytes"]
+    return []
 
 
 @lru_cache(maxsize=1)

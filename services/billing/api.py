@@ -17,13 +17,14 @@ from services.billing.operations.common import Conflict, Rejected
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment
 from services.billing.operations.policies import policies_in_force, publish_policy
-from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_signer
+from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_keys
 from shared.auth import Principal, current_principal, ensure_person_access, forbidden, require_role
 from shared.errors import ApiError
 from shared.events import Frequency, Programme
 from shared.events.envelope import Region
 from shared.money import MoneyField, NonNegativeMoney, Rate
 from shared.periods import business_date, now_utc
+from shared.ratelimit import rate_limited
 from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["billing"])
@@ -73,6 +74,8 @@ class JobRun(_Body):
 class PresentedVoucher(_Body):
     document: dict[str, Any]
     signature: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    # the voucher's key_id, if the presenter has it; without it every published key is tried
+    key_id: Label | None = None
 
 
 def _today(runtime: ServiceRuntime) -> date:
@@ -172,23 +175,24 @@ async def post_payment(
     return outcome.result
 
 
-@router.get("/vouchers/public-key")
-async def get_voucher_key(
-    principal: Principal = Depends(current_principal), runtime: ServiceRuntime = Depends(get_runtime),
-) -> dict:
-    """The key anyone can check vouchers with, offline."""
-    return views.voucher_key(voucher_signer(runtime.settings))
+# Vouchers exist so that anyone (a bank, a school, an employer) can check one: no token, but a
+# rate limit per client address.
+PUBLIC = rate_limited(per_minute=120, burst=30)
 
 
-@router.post("/vouchers/verify")
-async def verify_presented_voucher(
-    body: PresentedVoucher, principal: Principal = Depends(current_principal),
-    runtime: ServiceRuntime = Depends(get_runtime),
-) -> dict:
-    """Whether a voucher someone shows us is one we signed, unchanged."""
-    signer = voucher_signer(runtime.settings)
-    valid = verify_presented(runtime.settings, body.document, body.signature)
-    return views.verification(body.document.get("voucher_no"), valid, key_id=signer.key_id)
+@router.get("/vouchers/public-key", dependencies=[Depends(PUBLIC)])
+async def get_voucher_key(runtime: ServiceRuntime = Depends(get_runtime)) -> dict:
+    """The keys anyone can check vouchers with, offline: the one that signs now, and the retired
+    ones that signed older vouchers (``keys``, by key id). No token needed."""
+    return views.voucher_keys(voucher_keys(runtime.settings))
+
+
+@router.post("/vouchers/verify", dependencies=[Depends(PUBLIC)])
+async def verify_presented_voucher(body: PresentedVoucher, runtime: ServiceRuntime = Depends(get_runtime)) -> dict:
+    """Whether a voucher someone shows us is one we signed, unchanged. No token needed."""
+    signed_by = verify_presented(runtime.settings, body.document, body.signature, body.key_id)
+    key_id = signed_by or body.key_id or voucher_keys(runtime.settings).signer.key_id
+    return views.verification(body.document.get("voucher_no"), signed_by is not None, key_id=key_id)
 
 
 async def _voucher_for(runtime: ServiceRuntime, voucher_no: str, principal: Principal) -> lookups.StoredVoucher:
@@ -204,7 +208,7 @@ async def get_voucher(
     voucher_no: str, principal: Principal = Depends(current_principal), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     voucher = await _voucher_for(runtime, voucher_no, principal)
-    return views.voucher(voucher, voucher_signer(runtime.settings).public_key_b64)
+    return views.voucher(voucher, voucher_keys(runtime.settings).public_key_of(voucher.key_id))
 
 
 @router.get("/vouchers/{voucher_no}/verify")

@@ -11,14 +11,14 @@ from services.billing.handlers import HANDLERS
 from services.billing.operations.billing_run import run_billing
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.policies import announce_policies
-from services.billing.operations.vouchers import voucher_signer
+from services.billing.operations.vouchers import voucher_keys
 from services.billing.settings import BillingSettings
 from shared.periods import business_date, now_utc
 from shared.runtime import PeriodicJob, ServiceDefinition, ServiceRuntime, run_service
 
 
 async def on_start(runtime: ServiceRuntime) -> None:
-    voucher_signer(runtime.settings)  # a bad voucher key stops the service at start, not at the first payment
+    voucher_keys(runtime.settings)  # a bad voucher key stops the service at start, not at the first payment
     await announce_policies(runtime)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from shared.settings import Settings
+from shared.settings import Settings, weak_secret
 
 # A development key, like the development JWT secret: set SHEBAO_VOUCHER_SIGNING_KEY in production.
 _DEVELOPMENT_VOUCHER_KEY = base64.b64encode(hashlib.sha256(b"shebao-local-development-voucher-key").digest()).decode()
@@ -41,3 +41,11 @@ class BillingSettings(Settings):
     voucher_signing_key: str = _DEVELOPMENT_VOUCHER_KEY
     """Base64 of a 32-byte Ed25519 private seed."""
     voucher_key_id: str = "billing-dev-1"
+    # After a rotation: the retired keys' public halves, "key_id=base64,key_id=base64". Vouchers
+    # they signed still verify; only the current key signs.
+    voucher_retired_public_keys: str = ""
+
+    def secret_problems(self) -> list[str]:
+        """The JWT secret's, and the voucher key must be set and not the development one."""
+        return super().secret_problems() + weak_secret(
+            "SHEBAO_VOUCHER_SIGNING_KEY", self.voucher_signing_key, _DEVELOPMENT_VOUCHER_KEY, min_bytes=44)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.billing.domain.policy import Policy
-from services.billing.domain.voucher import ALGORITHM, VoucherSigner
+from services.billing.domain.voucher import ALGORITHM, VoucherKeys
 from services.billing.operations.lookups import PersonBill, Statement, StoredVoucher
 
 
@@ -66,7 +66,7 @@ def statement(s: Statement, region: str) -> dict[str, Any]:
     }
 
 
-def voucher(stored: StoredVoucher, public_key: str) -> dict[str, Any]:
+def voucher(stored: StoredVoucher, public_key: str | None) -> dict[str, Any]:
     return {
         "voucher_no": stored.voucher_no, "document": stored.document, "signature": stored.signature,
         "algorithm": stored.algorithm, "key_id": stored.key_id, "public_key": public_key,
@@ -81,8 +81,14 @@ def vouchers(person_id: uuid.UUID, stored: list[StoredVoucher]) -> dict[str, Any
     ]}
 
 
-def voucher_key(signer: VoucherSigner) -> dict[str, Any]:
-    return {"algorithm": ALGORITHM, "key_id": signer.key_id, "public_key": signer.public_key_b64}
+def voucher_keys(keys: VoucherKeys) -> dict[str, Any]:
+    """The signing key at the top (as before rotation existed), every verifying key in ``keys``."""
+    signer = keys.signer
+    return {
+        "algorithm": ALGORITHM, "key_id": signer.key_id, "public_key": signer.public_key_b64,
+        "keys": [{"key_id": key_id, "public_key": public_key, "signs": key_id == signer.key_id}
+                 for key_id, public_key in keys.public_keys().items()],
+    }
 
 
 def verification(voucher_no: Any, valid: bool, *, key_id: str, algorithm: str = ALGORITHM) -> dict[str, Any]:

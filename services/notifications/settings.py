@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from shared.settings import Settings
+from shared.settings import Settings, weak_secret
 
 
 class NotificationsSettings(Settings):
@@ -42,3 +42,14 @@ class NotificationsSettings(Settings):
     notifications_retry_backoff_max_s: float = 3600.0
     # a delivery claimed by a worker that died is picked again after this
     notifications_sending_lease_s: float = 300.0
+
+    def secret_problems(self) -> list[str]:
+        """The JWT secret's, and the credentials of every outside channel that is switched on."""
+        problems = super().secret_problems()
+        if self.notifications_email_transport == "smtp" and self.notifications_smtp_username:
+            problems += weak_secret("SHEBAO_NOTIFICATIONS_SMTP_PASSWORD", self.notifications_smtp_password,
+                                    min_bytes=12)
+        if self.notifications_sms_transport == "http":
+            problems += weak_secret("SHEBAO_NOTIFICATIONS_SMS_GATEWAY_TOKEN", self.notifications_sms_gateway_token,
+                                    min_bytes=16)
+        return problems

@@ -30,7 +30,7 @@ from unittest import mock
 import yaml
 from pydantic import AliasChoices
 
-from shared.settings import Settings
+from shared.settings import SECRETS_DIR_ENV, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -89,7 +89,7 @@ def required_env(cls: type[Settings]) -> dict[str, set[str]]:
 
 def unknown_variables(cls: type[Settings], env: Mapping[str, str]) -> set[str]:
     """Variables in ``env`` that ``cls`` does not read (a typo, or a setting that was renamed)."""
-    known = set(env_names(cls)) | LIBPQ_VARIABLES
+    known = set(env_names(cls)) | LIBPQ_VARIABLES | {SECRETS_DIR_ENV}
     return {name for name in env if name.upper() not in known}
 
 

@@ -197,3 +197,42 @@ def test_prometheus_scrapes_every_service_on_its_port():
         for job in config["scrape_configs"]
     }
     assert targets == {name: ("/metrics", (name,), DEFAULT_PORTS[name]) for name in SERVICE_NAMES}
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+SECRETS_BY_SERVICE = {
+    "enrollment": {"shebao_jwt_secret"}, "documents": {"shebao_jwt_secret"},
+    "billing": {"shebao_jwt_secret", "shebao_voucher_signing_key"}, "notifications": {"shebao_jwt_secret"},
+}
+
+
+def test_no_service_carries_a_secret_value_only_files_mounted_from_deploy_secrets(project):
+    definitions = project.document["secrets"]
+
+    for name, wanted in SECRETS_BY_SERVICE.items():
+        env = project.environment(name)
+        assert not {"SHEBAO_JWT_SECRET", "SHEBAO_VOUCHER_SIGNING_KEY"} & set(env), name
+        assert env["SHEBAO_SECRETS_DIR"] == "/run/secrets"
+        assert set(project.services[name]["secrets"]) == wanted
+    assert {name: spec["file"] for name, spec in definitions.items()} == {
+        "shebao_jwt_secret": "./secrets/shebao_jwt_secret",
+        "shebao_voucher_signing_key": "./secrets/shebao_voucher_signing_key",
+    }
+    assert "deploy/secrets/" in (DEPLOY.parent / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_with_the_secrets_make_secrets_writes_every_service_may_start_in_production(project, name, tmp_path):
+    secrets = tmp_path / "secrets"
+    result = subprocess.run([str(DEPLOY / "make-secrets.sh"), str(secrets)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    env = {**service_env(project, name), "SHEBAO_SECRETS_DIR": str(secrets)}
+
+    settings = settings_from_env(settings_class(name), env)
+    without_files = settings_from_env(settings_class(name), service_env(project, name))
+
+    assert settings.environment == "production"
+    assert settings.secret_problems() == []
+    assert "SHEBAO_JWT_SECRET: is the public development default" in without_files.secret_problems()

@@ -133,12 +133,16 @@ async def test_a_service_starts_from_the_image_and_stops_cleanly_on_sigterm(imag
     infrastructure.postgres.create_database(unique_name)
     init_roles(infrastructure, unique_name)
     port = free_port()
+    # the JWT secret as compose and Kubernetes hand it over: a file named after the variable
+    secrets = image.root / f"{unique_name}-secrets"
+    secrets.mkdir()
+    (secrets / "shebao_jwt_secret").write_text("image-test-secret-" + "s" * 32)
     env = image.environment(
         DATABASE_URL=role_url(infrastructure, unique_name, "enrollment"),
         KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
         SHEBAO_TOPIC_PREFIX=f"{unique_name}.",
         SHEBAO_HTTP_PORT=str(port),
-        SHEBAO_JWT_SECRET="image-test-secret",
+        SHEBAO_SECRETS_DIR=str(secrets),
         # the image's production defaults, but Tansu has no idempotent producer (acks=all stays)
         SHEBAO_KAFKA_IDEMPOTENT_PRODUCER="false",
         SHEBAO_KAFKA_SESSION_TIMEOUT_MS="2000",
@@ -175,6 +179,22 @@ async def test_a_service_starts_from_the_image_and_stops_cleanly_on_sigterm(imag
         assert owner == "shebao_enrollment"
     finally:
         await conn.close()
+
+
+def test_production_refuses_to_start_on_the_development_secrets_naming_them(image):
+    env = image.environment(SHEBAO_SERVICE="billing", SHEBAO_HTTP_PORT=str(free_port()),
+                            DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+
+    result = subprocess.run(image.entrypoint, cwd=image.workdir, env=env, capture_output=True, text=True,
+                            timeout=60)
+
+    assert result.returncode == 2
+    [refusal] = [line for line in json_lines_of(result.stdout + result.stderr) if line.get("level") == "error"]
+    assert refusal["event"] == "refusing to start in production: set SHEBAO_JWT_SECRET, SHEBAO_VOUCHER_SIGNING_KEY"
+
+
+def json_lines_of(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
 def test_the_health_check_fails_when_nothing_answers(image):

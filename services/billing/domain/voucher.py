@@ -4,6 +4,9 @@ A voucher is a JSON document signed with the service's Ed25519 key over its cano
 form (keys sorted, no spaces, UTF-8; money as "1234.50" strings). Whoever holds the
 public key (``GET /v1/vouchers/public-key``) can verify a voucher years later without
 asking us; changing any field breaks the signature.
+
+Keys rotate: the newest key signs, and the public keys of the retired ones stay published
+under their key ids, so a voucher signed years ago still verifies (``VoucherKeys``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -121,11 +124,6 @@ class VoucherSigner:
         """Whether ``signature`` is this key's signature of exactly ``document``."""
         return verify_with(self.public_key_b64, document, signature)
 
-    def still_valid(self, key_id: str, document: Mapping[str, Any], signature: str) -> bool:
-        """Whether a voucher we keep, signed under ``key_id``, still verifies: signed by this
-        key and unchanged since. One signed under another key id is not vouched for."""
-        return key_id == self.key_id and self.verify(document, signature)
-
 
 def verify_with(public_key_b64: str, document: Mapping[str, Any], signature: str) -> bool:
     """Check a voucher with nothing but the public key (what any third party does)."""
@@ -135,3 +133,52 @@ def verify_with(public_key_b64: str, document: Mapping[str, Any], signature: str
     except (InvalidSignature, ValueError, binascii.Error, TypeError):
         return False
     return True
+
+
+@dataclass(frozen=True)
+class VoucherKeys:
+    """The key that signs now and the public keys of the retired ones, by key id."""
+
+    signer: VoucherSigner
+    retired: Mapping[str, str] = field(default_factory=dict)  # key id -> base64 public key
+
+    def __post_init__(self) -> None:
+        if self.signer.key_id in self.retired:
+            raise ValueError(f"key id {self.signer.key_id} is both the signing key and a retired one")
+
+    def public_keys(self) -> dict[str, str]:
+        """Every key a voucher of ours may be signed with, the current one first."""
+        return {self.signer.key_id: self.signer.public_key_b64, **self.retired}
+
+    def public_key_of(self, key_id: str) -> str | None:
+        return self.public_keys().get(key_id)
+
+    def verifying_key(self, document: Mapping[str, Any], signature: str, key_id: str | None = None) -> str | None:
+        """The id of our key that signed exactly ``document`` (only ``key_id`` when it is named),
+        or None: not ours, or altered since."""
+        candidates = self.public_keys()
+        if key_id is not None:
+            candidates = {key_id: candidates[key_id]} if key_id in candidates else {}
+        for candidate, public_key in candidates.items():
+            if verify_with(public_key, document, signature):
+                return candidate
+        return None
+
+
+def parse_public_keys(text: str) -> dict[str, str]:
+    """``"id-1=<base64>,id-2=<base64>"`` as ``{"id-1": "<base64>", ...}``; each must be a raw
+    32-byte Ed25519 public key. Raises ``ValueError`` saying which entry is wrong."""
+    keys: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        key_id, separator, public_key = entry.partition("=")
+        key_id, public_key = key_id.strip(), public_key.strip()
+        if not separator or not key_id or not public_key:
+            raise ValueError(f"retired voucher key {entry!r}: expected key_id=base64")
+        try:
+            Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        except (ValueError, binascii.Error) as error:
+            raise ValueError(f"retired voucher key {key_id}: not a base64 Ed25519 public key") from error
+        if key_id in keys:
+            raise ValueError(f"retired voucher key {key_id} is given twice")
+        keys[key_id] = public_key
+    return keys

@@ -3,7 +3,17 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from services.billing.domain.voucher import VoucherBill, VoucherSigner, verify_with, voucher_document, voucher_number
+import pytest
+
+from services.billing.domain.voucher import (
+    VoucherBill,
+    VoucherKeys,
+    VoucherSigner,
+    parse_public_keys,
+    verify_with,
+    voucher_document,
+    voucher_number,
+)
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
@@ -56,10 +66,50 @@ def test_a_voucher_signed_with_another_key_fails():
 
 
 def test_a_kept_voucher_is_valid_only_under_the_key_id_it_was_signed_with():
-    signer = VoucherSigner(KEY, "k1")
+    keys = VoucherKeys(VoucherSigner(KEY, "k1"))
     voucher = a_voucher()
-    signature = signer.sign(voucher)
+    signature = keys.signer.sign(voucher)
 
-    assert signer.still_valid("k1", voucher, signature)
-    assert not signer.still_valid("k0", voucher, signature)
-    assert not signer.still_valid("k1", {**voucher, "total": "1.00"}, signature)
+    assert keys.verifying_key(voucher, signature, "k1") == "k1"
+    assert keys.verifying_key(voucher, signature, "k0") is None
+    assert keys.verifying_key({**voucher, "total": "1.00"}, signature, "k1") is None
+
+
+def test_after_a_rotation_the_new_key_signs_and_old_vouchers_still_verify():
+    old_signer, new_signer = VoucherSigner(KEY, "2025-1"), VoucherSigner(OTHER_KEY, "2026-1")
+    old_voucher, new_voucher = a_voucher(), {**a_voucher(), "voucher_no": "110000-2026-00000001"}
+    old_signature = old_signer.sign(old_voucher)
+    keys = VoucherKeys(new_signer, parse_public_keys(f"2025-1={old_signer.public_key_b64}"))
+
+    assert keys.verifying_key(old_voucher, old_signature, "2025-1") == "2025-1"
+    assert keys.verifying_key(old_voucher, old_signature) == "2025-1"  # presented without its key id
+    assert keys.verifying_key(new_voucher, keys.signer.sign(new_voucher)) == "2026-1"
+    assert keys.verifying_key(old_voucher, old_signature, "2026-1") is None
+    assert list(keys.public_keys()) == ["2026-1", "2025-1"]
+
+
+def test_a_voucher_signed_by_someone_else_verifies_under_no_key():
+    keys = VoucherKeys(VoucherSigner(KEY, "k1"))
+    voucher = a_voucher()
+
+    assert keys.verifying_key(voucher, VoucherSigner(OTHER_KEY, "k1").sign(voucher)) is None
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("k1", "expected key_id=base64"),
+    ("=AAAA", "expected key_id=base64"),
+    ("k1=not-base64!", "k1: not a base64 Ed25519 public key"),
+    ("k1=AAAA", "k1: not a base64 Ed25519 public key"),
+])
+def test_retired_keys_must_be_well_formed(text, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_public_keys(text)
+
+
+def test_a_retired_key_id_cannot_be_the_signing_one_nor_given_twice():
+    public = VoucherSigner(KEY, "k1").public_key_b64
+
+    with pytest.raises(ValueError, match="given twice"):
+        parse_public_keys(f"k0={public}, k0={public}")
+    with pytest.raises(ValueError, match="both the signing key and a retired one"):
+        VoucherKeys(VoucherSigner(OTHER_KEY, "k1"), {"k1": public})
