@@ -11,13 +11,17 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import jwt
+import structlog
 from fastapi import Depends, Request
 
 from shared.errors import ApiError
+from shared.jobs import JobRun, JobWindow, is_back_run, job_date_problems
 from shared.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
 
 ROLES = ("resident", "caseworker", "admin", "ops", "channel")
 ALGORITHM = "HS256"
@@ -219,3 +223,18 @@ def _same_person(sub: str, person_id: str | uuid.UUID) -> bool:
         return uuid.UUID(str(sub)) == uuid.UUID(str(person_id))
     except ValueError:
         return False
+
+
+def authorize_job_run(body: JobRun, principal: Principal, today: date, window: JobWindow) -> str:
+    """The region an operator's job run is for — theirs: 403 for another, 422 (``rule_violated``)
+    for a date outside the window; a back-run is logged with its reason and who asked."""
+    region = body.region or principal.region
+    if region != principal.region:
+        raise forbidden(f"this token is scoped to region {principal.region}")
+    problems = job_date_problems(body.as_of, today, body.back_run_reason, window)
+    if problems:
+        raise ApiError(422, "rule_violated", [{"field": field, "reason": reason} for field, reason in problems])
+    if is_back_run(body.as_of, today, window):
+        log.warning("back-run asked for", as_of=body.as_of.isoformat(), reason=body.back_run_reason,
+                    by=principal.sub, region=region, dry_run=body.dry_run)
+    return region

@@ -3,10 +3,16 @@
 Amounts carry exactly two places and are rounded half-up at the end of each line
 (base × rate for one month of one programme); a bill is the sum of its lines. On the
 wire both money and rates are decimal strings ("1234.50", "0.0005").
+
+What arrives from outside (an HTTP body, an event) is read strictly, exactly as the published
+schema says: a JSON string of ASCII digits with at most two decimals (money) and at most
+``MONEY_DIGITS`` digits before the point (what the ``numeric(14,2)`` columns hold) — no
+exponent, no spaces, no full-width digits, no JSON number. Code builds models from ``Decimal``.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
@@ -15,9 +21,12 @@ from pydantic_core import PydanticCustomError
 
 CENT = Decimal("0.01")
 
-MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
-NON_NEGATIVE_MONEY_PATTERN = r"^\d+(\.\d{1,2})?$"
-RATE_PATTERN = r"^\d+(\.\d+)?$"
+MONEY_DIGITS = 12
+"""Digits before the point: a ``numeric(14,2)`` column holds up to 999,999,999,999.99."""
+MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
+NON_NEGATIVE_MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+RATE_PATTERN = r"^[0-9](\.[0-9]{1,8})?$"
+_DECIMAL_TEXT = re.compile(r"-?(?P<units>[0-9]+)(?:\.(?P<places>[0-9]+))?")
 
 
 def _as_decimal(value: Decimal | int | str) -> Decimal:
@@ -55,14 +64,30 @@ def round_line(base: Decimal | int | str, rate: Decimal | int | str) -> Decimal:
     return _cents(_as_decimal(base) * _as_decimal(rate))
 
 
-def _no_float(value: object) -> object:
-    if isinstance(value, (bool, float)):
-        raise PydanticCustomError(
-            "decimal_not_float",
-            "must be a decimal string or an integer, not a {kind} ({value})",
-            {"kind": type(value).__name__, "value": repr(value)},
-        )
-    return value
+def _decimal_text(kind: str, example: str, *, max_places: int, max_digits: int):
+    """A before-validator: a ``Decimal`` from code passes; from outside only a plain decimal string
+    of ASCII digits with at most ``max_digits`` before the point and ``max_places`` after it."""
+
+    def check(value: object) -> object:
+        if isinstance(value, Decimal):
+            return value
+        if not isinstance(value, str):
+            raise PydanticCustomError("decimal_not_string", "must be a decimal string like {example}, not a {type}",
+                                      {"example": example, "type": type(value).__name__})
+        match = _DECIMAL_TEXT.fullmatch(value)
+        if match is None:
+            raise PydanticCustomError(
+                "decimal_text", "must be a decimal string like {example} (ASCII digits, no exponent, no spaces)",
+                {"example": example})
+        if len(match["units"]) > max_digits:
+            raise PydanticCustomError("decimal_digits", "{kind} has at most {digits} digits before the point",
+                                      {"kind": kind, "digits": max_digits})
+        if len(match["places"] or "") > max_places:
+            raise PydanticCustomError("decimal_places", "{kind} has at most {places} decimal places, got {value}",
+                                      {"kind": kind, "places": max_places, "value": value})
+        return value
+
+    return check
 
 
 def _finite(value: Decimal) -> Decimal:
@@ -95,13 +120,13 @@ def _rate_range(value: Decimal) -> Decimal:
 
 MoneyField = Annotated[
     Decimal,
-    BeforeValidator(_no_float),
+    BeforeValidator(_decimal_text("money", '"1234.50"', max_places=2, max_digits=MONEY_DIGITS)),
     AfterValidator(_finite),
     AfterValidator(_two_places),
     PlainSerializer(lambda value: str(_cents(value)), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["1234.50"]}),
 ]
-"""CNY amount: input as str/int/Decimal with at most two places, JSON output "1234.50"."""
+"""CNY amount: a ``Decimal`` from code, from outside a string of ``MONEY_PATTERN``; JSON output "1234.50"."""
 
 NonNegativeMoney = Annotated[
     MoneyField,
@@ -112,7 +137,7 @@ NonNegativeMoney = Annotated[
 
 Rate = Annotated[
     Decimal,
-    BeforeValidator(_no_float),
+    BeforeValidator(_decimal_text("a rate", '"0.0005"', max_places=8, max_digits=1)),
     AfterValidator(_finite),
     AfterValidator(_rate_range),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),

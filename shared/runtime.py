@@ -34,6 +34,7 @@ from shared.handlers import HandlerTable, bind_handlers, check_handler_table
 from shared.kafka import faststream_security, new_producer
 from shared.logging import configure_logging
 from shared.outbox import Outbox, OutboxRelay, RelayConfig
+from shared.request_guard import RequestGuard
 from shared.settings import Settings
 from shared.unit_of_work import UnitsOfWork
 
@@ -192,6 +193,7 @@ def build_http_app(
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(RequestGuard)  # request id, control characters refused, no bare 500
     app.include_router(_health_router())
     if definition.router is not None:
         app.include_router(definition.router)

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
+from shared.jobs import JobWindow
+
 DEVELOPMENT_JWT_SECRET = "shebao-local-development-secret-change-me"
 MIN_SECRET_BYTES = 32
 SECRETS_DIR_ENV = "SHEBAO_SECRETS_DIR"
@@ -81,6 +83,10 @@ class Settings(BaseSettings):
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
 
+    # operator job runs (shared/jobs.py): how far back without a back_run_reason, how far ahead at all
+    jobs_behind_days: int = Field(default=31, ge=0)
+    jobs_ahead_days: int = Field(default=62, ge=0)
+
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -116,6 +122,10 @@ class Settings(BaseSettings):
             # the idempotent producer requires acks=all
             self.kafka_idempotent_producer = self.kafka_acks == "all"
         return self
+
+    @property
+    def job_window(self) -> JobWindow:
+        return JobWindow(behind_days=self.jobs_behind_days, ahead_days=self.jobs_ahead_days)
 
     @property
     def tz(self) -> ZoneInfo:

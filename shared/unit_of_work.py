@@ -114,6 +114,8 @@ class UnitOfWork:
 class UnitsOfWork:
     """Opens units of work on the service's pool: what operations are given."""
 
+    side_by_side = True  # units may run at once on several connections (not in a dry run)
+
     def __init__(self, pool: asyncpg.Pool, outbox: Outbox) -> None:
         self.pool = pool
         self.outbox = outbox

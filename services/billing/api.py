@@ -18,10 +18,18 @@ from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment
 from services.billing.operations.policies import policies_in_force, publish_policy
 from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_keys
-from shared.auth import Principal, current_principal, ensure_person_access, forbidden, require_role
+from shared.auth import (
+    Principal,
+    authorize_job_run,
+    current_principal,
+    ensure_person_access,
+    forbidden,
+    require_role,
+)
 from shared.errors import ApiError
 from shared.events import Frequency, Programme
 from shared.events.envelope import Region
+from shared.jobs import JobRun
 from shared.money import MoneyField, NonNegativeMoney, Rate
 from shared.periods import business_date, now_utc
 from shared.ratelimit import rate_limited
@@ -64,11 +72,6 @@ class Payment(_Body):
     channel: Label
     channel_txn_id: Label
     paid_at: AwareDatetime
-
-
-class JobRun(_Body):
-    as_of: date
-    region: Region | None = None
 
 
 class PresentedVoucher(_Body):
@@ -131,27 +134,28 @@ async def post_policy(
 # operations
 
 
-def _job_regions(body: JobRun, principal: Principal) -> list[str]:
-    region = body.region or principal.region
-    if region != principal.region:
-        raise forbidden(f"this token is scoped to region {principal.region}")
-    return [region]
+def _job_regions(body: JobRun, principal: Principal, runtime: ServiceRuntime) -> list[str]:
+    return [authorize_job_run(body, principal, _today(runtime), runtime.settings.job_window)]
 
 
 @router.post("/ops/billing-run")
 async def post_billing_run(
     body: JobRun, principal: Principal = Depends(require_role("ops")), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
-    """The daily billing run for ``as_of`` in the caller's region; running it again changes nothing."""
-    return (await run_billing(runtime, body.as_of, _job_regions(body, principal))).as_dict()
+    """The daily billing run for ``as_of`` in the caller's region; running it again changes nothing.
+    ``dry_run`` answers the same figures and changes nothing."""
+    regions = _job_regions(body, principal, runtime)
+    return (await run_billing(runtime, body.as_of, regions, dry_run=body.dry_run)).as_dict()
 
 
 @router.post("/ops/overdue-scan")
 async def post_overdue_scan(
     body: JobRun, principal: Principal = Depends(require_role("ops")), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
-    """The daily overdue scan for ``as_of`` in the caller's region; idempotent."""
-    return (await scan_overdue(runtime, body.as_of, _job_regions(body, principal))).as_dict()
+    """The daily overdue scan for ``as_of`` in the caller's region; idempotent. ``dry_run`` answers
+    the same figures and changes nothing."""
+    regions = _job_regions(body, principal, runtime)
+    return (await scan_overdue(runtime, body.as_of, regions, dry_run=body.dry_run)).as_dict()
 
 
 # payments and vouchers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from decimal import Decimal
 
 from shared.settings import Settings, weak_secret
 
@@ -28,6 +29,9 @@ class BillingSettings(Settings):
     billing_job_interval_s: float = 3600.0
     # A channel's clock may run this far ahead of ours before paid_at counts as "in the future".
     payment_clock_skew_s: float = 120.0
+    # The most one channel transaction may carry: a bounded mistake, and a sum far above any
+    # year's contributions (split larger back-payments).
+    payment_max_amount: Decimal = Decimal("500000.00")
 
     # Regions whose seeded policy versions this deployment announces ("" = every seeded region).
     # One deployment per region sets its own code, so Beijing never publishes Shanghai's policies.

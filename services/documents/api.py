@@ -7,7 +7,6 @@ rules that need the dossier (whose it is, whether it is open) are the operations
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -17,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.documents import views
 from services.documents.operations import reading, retention, reviews, uploads
-from shared.auth import Principal, require_role
+from shared.auth import Principal, authorize_job_run, require_role
 from shared.events import Material, RejectionReason
+from shared.jobs import JobRun
+from shared.periods import business_date, now_utc
 from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -124,18 +125,16 @@ async def review_document(
 # --- operations ---------------------------------------------------------------------------------
 
 
-class PurgeRequest(BaseModel):
-    as_of: date
-
-
 @router.post("/ops/retention-purge")
 async def retention_purge(
-    body: PurgeRequest, runtime: Runtime, storage: FileStore, principal: Principal = Depends(require_role("ops")),
+    body: JobRun, runtime: Runtime, storage: FileStore, principal: Principal = Depends(require_role("ops")),
 ) -> dict:
-    """Purge the materials past retention on ``as_of`` (the job the service runs daily)."""
+    """Purge the materials past retention on ``as_of`` in the caller's region (the job the service
+    runs daily). ``dry_run`` reports what would be purged and changes nothing."""
     settings = runtime.settings
+    region = authorize_job_run(body, principal, business_date(now_utc(), settings.tz), settings.job_window)
     report = await retention.purge_expired(
         runtime.units, storage, as_of=body.as_of, retention_years=settings.documents_retention_years,
-        timezone=settings.timezone, ran_by=principal.sub,
+        timezone=settings.timezone, ran_by=principal.sub, region=region, dry_run=body.dry_run,
     )
     return views.purge_report(report)

@@ -252,15 +252,17 @@ class PurgeResult:
 
 async def purge_closed_by(
     conn: asyncpg.Connection, *, closed_by: date, timezone: str, purge_id: UUID, purged_at: datetime,
+    region: str | None = None,
 ) -> PurgeResult:
-    """Tombstone every dossier closed on or before the business date ``closed_by`` and its
-    versions: keep ids, hashes, sizes and verdicts; drop storage keys and free-text notes.
-    Returns what was freed."""
+    """Tombstone every dossier (of ``region``, or all) closed on or before the business date
+    ``closed_by`` and its versions: keep ids, hashes, sizes and verdicts; drop storage keys and
+    free-text notes. Returns what was freed."""
     row = await conn.fetchrow(
         """WITH due AS (
                UPDATE dossiers SET purged_at = $3, purge_id = $4
                WHERE purged_at IS NULL AND closed_at IS NOT NULL
                  AND (closed_at AT TIME ZONE $2)::date <= $1
+                 AND ($5::text IS NULL OR region = $5)
                RETURNING application_id
            ), gone AS (
                UPDATE documents d SET purged_at = $3, storage_key = NULL, rejection_note = NULL
@@ -273,7 +275,7 @@ async def purge_closed_by(
            SELECT (SELECT count(*) FROM due) AS dossiers, count(*) AS documents,
                   coalesce(sum(size), 0)::bigint AS bytes, coalesce(array_agg(DISTINCT old_key), '{}') AS keys
            FROM gone""",
-        closed_by, timezone, purged_at, purge_id,
+        closed_by, timezone, purged_at, purge_id, region,
     )
     return PurgeResult(row["dossiers"], row["documents"], row["bytes"], list(row["keys"]))
 

@@ -132,6 +132,7 @@ def purge_report(report: PurgeReport) -> dict:
         "purge_id": str(report.purge_id), "as_of": report.as_of.isoformat(),
         "closed_on_or_before": report.closed_by.isoformat(), "dossiers": report.dossiers,
         "documents": report.documents, "bytes": report.bytes, "files_deleted": report.files_deleted,
+        "dry_run": report.dry_run,
     }
 
 

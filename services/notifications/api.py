@@ -5,7 +5,6 @@ its answer (``views``)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -20,8 +19,10 @@ from services.notifications.views import (
     preferences_out,
     reminder_scan_out,
 )
-from shared.auth import Principal, ensure_person_access, require_role
+from shared.auth import Principal, authorize_job_run, ensure_person_access, require_role
 from shared.errors import ApiError
+from shared.jobs import JobRun
+from shared.periods import business_date, now_utc
 from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -48,10 +49,6 @@ class PreferencesIn(BaseModel):
         if not value:
             raise ValueError("receipts and overdue notices cannot be switched off")
         return value
-
-
-class ReminderScanIn(BaseModel):
-    as_of: date
 
 
 @router.get("/persons/{person_id}/notifications", response_model=InboxOut)
@@ -96,12 +93,16 @@ async def put_preferences(
 
 @router.post("/ops/reminder-scan", response_model=ReminderScanOut)
 async def post_reminder_scan(
-    body: ReminderScanIn,
+    body: JobRun,
     principal: Principal = Depends(require_role("ops")),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> ReminderScanOut:
-    """The daily due-date reminders for business date ``as_of``; running it again adds nothing."""
-    return reminder_scan_out(body.as_of, await reminders.scan(runtime.units, body.as_of))
+    """The daily due-date reminders for business date ``as_of`` in the caller's region; running it
+    again adds nothing. ``dry_run`` counts them and records nothing."""
+    today = business_date(now_utc(), runtime.settings.tz)
+    region = authorize_job_run(body, principal, today, runtime.settings.job_window)
+    created = await reminders.scan(runtime.units, body.as_of, region, dry_run=body.dry_run)
+    return reminder_scan_out(body.as_of, created, dry_run=body.dry_run)
 
 
 async def _authorize(runtime: ServiceRuntime, principal: Principal, person_id: uuid.UUID) -> None:

@@ -115,8 +115,11 @@ async def save_payment(
     )
 
 
-async def unpaid_bills_due_on(conn: asyncpg.Connection, due_dates: Sequence[date]) -> list[tuple[OpenBill, Recipient]]:
-    """Bills falling due on one of ``due_dates`` that are not paid in full, with their person."""
+async def unpaid_bills_due_on(
+    conn: asyncpg.Connection, due_dates: Sequence[date], region: str | None = None,
+) -> list[tuple[OpenBill, Recipient]]:
+    """Bills falling due on one of ``due_dates`` that are not paid in full (in ``region``, or
+    all), with their person."""
     rows = await conn.fetch(
         f"""SELECT b.*, coalesce(paid.principal, 0) AS paid_principal, {_RECIPIENT_COLUMNS}
             FROM bills b
@@ -124,8 +127,9 @@ async def unpaid_bills_due_on(conn: asyncpg.Connection, due_dates: Sequence[date
                                WHERE bp.bill_id = b.bill_id) AS paid ON true
             LEFT JOIN contacts c USING (person_id) LEFT JOIN preferences p USING (person_id)
             WHERE b.due_date = ANY($1::date[]) AND coalesce(paid.principal, 0) < b.total
+              AND ($2::text IS NULL OR b.region = $2)
             ORDER BY b.due_date, b.bill_id""",
-        list(due_dates),
+        list(due_dates), region,
     )
     return [(_open_bill(row), _recipient(row["person_id"], row)) for row in rows]
 

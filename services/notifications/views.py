@@ -52,6 +52,7 @@ class PreferencesOut(BaseModel):
 class ReminderScanOut(BaseModel):
     as_of: date
     reminders: int
+    dry_run: bool = False
 
 
 def inbox_out(person_id: uuid.UUID, entries: Sequence[InboxEntry]) -> InboxOut:
@@ -63,8 +64,8 @@ def preferences_out(preferences: Preferences) -> PreferencesOut:
                           language=preferences.language, reminders=preferences.reminders)
 
 
-def reminder_scan_out(as_of: date, reminders: int) -> ReminderScanOut:
-    return ReminderScanOut(as_of=as_of, reminders=reminders)
+def reminder_scan_out(as_of: date, reminders: int, *, dry_run: bool = False) -> ReminderScanOut:
+    return ReminderScanOut(as_of=as_of, reminders=reminders, dry_run=dry_run)
 
 
 def _notification_out(entry: InboxEntry) -> NotificationOut:

@@ -339,7 +339,7 @@ def test_float_money_is_invalid():
 def test_money_with_more_than_two_places_is_invalid():
     message = a_message()
     message["data"]["credit_balance"] = "87.405"
-    assert reason_for(message) == "data.credit_balance: money has at most two decimal places, got 87.405"
+    assert reason_for(message) == "data.credit_balance: money has at most 2 decimal places, got 87.405"
 
 
 @pytest.mark.parametrize("month", ["2025-13", "2025-8", "202508", "2025-08-01"])

@@ -83,15 +83,37 @@ def test_round_line_has_two_places_and_is_within_half_a_cent(base, rate):
     assert abs(line - Decimal(base) * rate) <= Decimal("0.005")
 
 
-def test_money_field_accepts_text_integers_and_decimals():
+def test_money_field_accepts_decimal_text_and_decimals_from_code():
     assert Priced(amount="1234.5").amount == Decimal("1234.50")
-    assert Priced(amount=7162).amount == Decimal("7162.00")
+    assert Priced(amount="7162").amount == Decimal("7162.00")
     assert Priced(amount=Decimal("0.01")).amount == CENT
-    assert Priced(amount="1.500").amount == Decimal("1.50")
+    assert Priced(amount="999999999999.99").amount == Decimal("999999999999.99")
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("１００", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    ("1e2", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    (" 100", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    ("100 ", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    ("+100", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    ("1_000", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    ("100\x00", 'must be a decimal string like "1234.50" (ASCII digits, no exponent, no spaces)'),
+    ("1.500", "money has at most 2 decimal places, got 1.500"),
+    ("1000000000000", "money has at most 12 digits before the point"),
+    ("9" * 40, "money has at most 12 digits before the point"),
+])
+def test_money_from_outside_is_plain_ascii_decimal_text(value, reason):
+    assert _error(amount=value)["msg"] == reason
+
+
+@pytest.mark.parametrize("document", ['{"amount": 100}', '{"amount": 1e2}', '{"amount": null}'])
+def test_a_json_number_is_not_money(document):
+    with pytest.raises(ValidationError, match="must be a decimal string"):
+        Priced.model_validate_json(document)
 
 
 def test_money_serializes_as_a_string_with_two_places():
-    priced = Priced(amount="1234.5", refund=0, rate="0.0005")
+    priced = Priced(amount="1234.5", refund="0", rate="0.0005")
     assert priced.model_dump_json() == '{"amount":"1234.50","refund":"0.00","rate":"0.0005"}'
     assert Priced.model_validate_json(priced.model_dump_json()) == priced
 
@@ -121,7 +143,8 @@ def test_money_field_refuses_a_float_in_json():
 
 def test_money_field_does_not_round_input():
     error = _error(amount="1.005")
-    assert error["msg"] == "money has at most two decimal places, got 1.005"
+    assert error["msg"] == "money has at most 2 decimal places, got 1.005"
+    assert _error(amount=Decimal("1.005"))["msg"] == "money has at most two decimal places, got 1.005"
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "one"])
@@ -131,13 +154,15 @@ def test_money_field_refuses_what_is_not_a_finite_number(value):
 
 def test_non_negative_money_refuses_negative_amounts():
     assert Priced(amount="-5").amount == Decimal("-5.00")
-    assert _error(amount=1, refund="-0.01")["msg"] == "must not be negative, got -0.01"
+    assert _error(amount="1", refund="-0.01")["msg"] == "must not be negative, got -0.01"
 
 
 def test_rates_keep_their_places_and_stay_between_zero_and_one():
-    assert Priced(amount=1, rate="0.0005").rate == Decimal("0.0005")
-    assert _error(amount=1, rate="1.2")["loc"] == ("rate",)
-    assert _error(amount=1, rate=0.2)["loc"] == ("rate",)
+    assert Priced(amount="1", rate="0.0005").rate == Decimal("0.0005")
+    assert _error(amount="1", rate="1.2")["loc"] == ("rate",)
+    assert _error(amount="1", rate=0.2)["loc"] == ("rate",)
+    assert _error(amount="1", rate="0.000000001")["msg"] == "a rate has at most 8 decimal places, got 0.000000001"
+    assert _error(amount="1", rate="10.5")["msg"] == "a rate has at most 1 digits before the point"
 
 
 def test_money_json_schema_says_decimal_string():

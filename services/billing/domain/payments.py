@@ -98,12 +98,16 @@ class Allocation:
         return sum((part.total for part in self.applied), ZERO)
 
 
-def payment_problems(amount: Decimal, paid_at: datetime, now: datetime, skew: timedelta) -> list[tuple[str, str]]:
+def payment_problems(amount: Decimal, paid_at: datetime, now: datetime, skew: timedelta,
+                     cap: Decimal | None = None) -> list[tuple[str, str]]:
     """What makes a payment unacceptable, as (field, reason): not a positive amount in cents,
-    or made in the future — later than ``now`` plus the ``skew`` a channel's clock may have."""
+    above the ``cap`` one transaction may carry, or made in the future — later than ``now``
+    plus the ``skew`` a channel's clock may have."""
     problems = []
     if amount <= 0:
         problems.append(("body.amount", "a payment must be a positive amount"))
+    if cap is not None and amount > cap:
+        problems.append(("body.amount", f"one payment carries at most {cap:.2f}; split larger sums"))
     if amount != amount.quantize(CENT):
         problems.append(("body.amount", "money has at most two decimal places"))
     if paid_at > now + skew:
@@ -151,3 +155,11 @@ def open_bill(balance: BillBalance, on: date) -> OpenBill:
     """What ``balance`` asks for if paid on ``on``."""
     return OpenBill(balance.bill_id, balance.due_date, balance.first_month, balance.unpaid_principal,
                     balance.late_fee_due(on))
+
+
+def paid_before_cover(pay_date: date, covered_from: date | None) -> list[tuple[str, str]]:
+    """A payment dated before the person's first month of cover pays for nothing that existed
+    then (a channel's wrong date, year 0001): refused, as (field, reason)."""
+    if covered_from is not None and pay_date < covered_from:
+        return [("body.paid_at", f"a payment cannot precede the first month of cover ({covered_from:%Y-%m})")]
+    return []

@@ -11,7 +11,7 @@ into a version once (its ``policy_from`` moves on).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -20,7 +20,7 @@ import structlog
 
 from services.billing.domain.policy import Policy
 from services.billing.domain.pricing import reprice, repricing_month
-from services.billing.operations.common import Service, in_chunks
+from services.billing.operations.common import Service, in_chunks, rehearsed_if
 from services.billing.repository import billing_run as repo
 from services.billing.repository.policies import all_policies
 from shared.events import ContributionRepriced, PremiumDue
@@ -40,16 +40,28 @@ class RunReport:
     bills: int
     lines: int
     credit_applied: Decimal
+    dry_run: bool = False
 
     def as_dict(self) -> dict:
         return {
             "as_of": self.as_of.isoformat(), "horizon": self.horizon.isoformat(), "repriced": self.repriced,
             "bills": self.bills, "lines": self.lines, "credit_applied": f"{self.credit_applied:.2f}",
+            "dry_run": self.dry_run,
         }
 
 
-async def run_billing(service: Service, as_of: date, regions: list[str] | None = None) -> RunReport:
-    """Bill every cycle starting by ``as_of`` + the lead days (for ``regions``, or all)."""
+async def run_billing(service: Service, as_of: date, regions: list[str] | None = None, *,
+                      dry_run: bool = False) -> RunReport:
+    """Bill every cycle starting by ``as_of`` + the lead days (for ``regions``, or all); a dry run
+    reports the same figures and changes nothing."""
+    async with rehearsed_if(service, dry_run) as service:
+        report = await _run_billing(service, as_of, regions)
+    report = replace(report, dry_run=dry_run)
+    log.info("billing run done", **report.as_dict())
+    return report
+
+
+async def _run_billing(service: Service, as_of: date, regions: list[str] | None) -> RunReport:
     horizon = as_of + timedelta(days=service.settings.billing_lead_days)
     repriced = await carry_into_new_policies(service, as_of, regions)
     totals = {"bills": 0, "lines": 0, "credit": Decimal("0.00")}
@@ -70,9 +82,7 @@ async def run_billing(service: Service, as_of: date, regions: list[str] | None =
         billable = await repo.any_billable(uow.conn, horizon, regions)
     if billable:
         await in_chunks(service, RUN_LOCK, repo.BILLABLE, (horizon, regions), issue)
-    report = RunReport(as_of, horizon, repriced, totals["bills"], totals["lines"], totals["credit"])
-    log.info("billing run done", **report.as_dict())
-    return report
+    return RunReport(as_of, horizon, repriced, totals["bills"], totals["lines"], totals["credit"])
 
 
 async def _spend_credit(conn: asyncpg.Connection, persons: list[uuid.UUID], as_of: date) -> dict[uuid.UUID, Decimal]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.billing.repository import billing_run as repo
 from services.billing.repository.billing_run import BEFORE_EVERYONE
 from services.billing.settings import BillingSettings
+from shared.rehearsal import rehearse
 from shared.unit_of_work import UnitOfWork, UnitsOfWork
 
 ChunkWork = Callable[[UnitOfWork, list[uuid.UUID]], Awaitable[None]]
@@ -56,7 +59,27 @@ async def in_chunks(service: Service, job: str, query: str, args: tuple, work: C
         await _walk(service.units, query, args, work, settings.billing_batch_size, max(1, settings.billing_workers))
 
 
+@dataclass(frozen=True)
+class _Rehearsed:
+    units: UnitsOfWork
+    settings: BillingSettings
+
+
+@asynccontextmanager
+async def rehearsed_if(service: Service, dry_run: bool) -> AsyncIterator[Service]:
+    """``service`` itself, or for a dry run the same service on units whose every change is
+    rolled back at the end (``shared.rehearsal``): the run reports what it would do."""
+    if not dry_run:
+        yield service
+        return
+    async with rehearse(service.units) as rehearsal:
+        yield _Rehearsed(rehearsal, service.settings)
+
+
 async def _walk(units: UnitsOfWork, query: str, args: tuple, work: ChunkWork, size: int, workers: int) -> None:
+    if not units.side_by_side:
+        await _walk_one_at_a_time(units, query, args, work, size)
+        return
     chunks: asyncio.Queue = asyncio.Queue(maxsize=workers)
 
     async def worker() -> None:
@@ -76,3 +99,18 @@ async def _walk(units: UnitsOfWork, query: str, args: tuple, work: ChunkWork, si
                 after = persons[-1]
         for _ in range(workers):
             await chunks.put(None)
+
+
+async def _walk_one_at_a_time(units: UnitsOfWork, query: str, args: tuple, work: ChunkWork, size: int) -> None:
+    """The same walk on units that share one connection (a dry run): list a chunk, work it, next."""
+    after = BEFORE_EVERYONE
+    while True:
+        async with units.read() as listing:
+            await repo.plan_for_this_chunk(listing.conn)
+            persons = await repo.next_chunk(listing.conn, query, after, size, *args)
+        if not persons:
+            return
+        async with units.begin() as uow:
+            await repo.plan_for_this_chunk(uow.conn)
+            await work(uow, persons)
+        after = persons[-1]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 import structlog
 
 from services.billing.domain.late_fee import OVERDUE_LEVELS, days_overdue, late_fee_to_date, settled_arrears
-from services.billing.operations.common import Service, in_chunks
+from services.billing.operations.common import Service, in_chunks, rehearsed_if
 from services.billing.repository import overdue as repo
 from shared.events import ArrearsSettled, PaymentOverdue
 from shared.periods import now_utc
@@ -27,16 +27,26 @@ class ScanReport:
     notices: int
     missed: int
     settled: int
+    dry_run: bool = False
 
     def as_dict(self) -> dict:
         return {"as_of": self.as_of.isoformat(), "notices": self.notices, "missed": self.missed,
-                "settled": self.settled}
+                "settled": self.settled, "dry_run": self.dry_run}
 
 
-async def scan_overdue(service: Service, as_of: date, regions: list[str] | None = None) -> ScanReport:
+async def scan_overdue(service: Service, as_of: date, regions: list[str] | None = None, *,
+                       dry_run: bool = False) -> ScanReport:
     """Bills unpaid after due date + grace become overdue; a ``PaymentOverdue`` goes out when a
     bill reaches a level (1, 30, 60, 90 days) it had not reached before — the highest one
-    reached, once. Where back-payment is not allowed, bills past the limit are missed."""
+    reached, once. Where back-payment is not allowed, bills past the limit are missed. A dry run
+    reports the same figures and changes nothing."""
+    async with rehearsed_if(service, dry_run) as service:
+        report = replace(await _scan_overdue(service, as_of, regions), dry_run=dry_run)
+    log.info("overdue scan done", **report.as_dict())
+    return report
+
+
+async def _scan_overdue(service: Service, as_of: date, regions: list[str] | None) -> ScanReport:
     totals = {"notices": 0, "missed": 0, "settled": 0}
     settled_at = now_utc()
 
@@ -52,9 +62,7 @@ async def scan_overdue(service: Service, as_of: date, regions: list[str] | None 
         unpaid = await repo.any_unpaid_past_due(uow.conn, as_of, regions)
     if unpaid:
         await in_chunks(service, SCAN_LOCK, repo.UNPAID_PAST_DUE, (as_of, regions), scan)
-    report = ScanReport(as_of, **totals)
-    log.info("overdue scan done", **report.as_dict())
-    return report
+    return ScanReport(as_of, **totals)
 
 
 def payment_overdue(item: repo.Escalation, as_of: date) -> PaymentOverdue:

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from services.billing.domain.payments import Allocation, allocate, open_bill, payment_problems
+from services.billing.domain.payments import Allocation, allocate, open_bill, paid_before_cover, payment_problems
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, Rejected, Service
 from services.billing.operations.overdue import settle_arrears
@@ -47,7 +47,7 @@ class _RecordedMeanwhile(Exception):
 async def take_payment(service: Service, request: PaymentRequest) -> PaymentOutcome:
     """Apply ``request`` once; the same channel transaction again returns the first answer."""
     skew = timedelta(seconds=service.settings.payment_clock_skew_s)
-    problems = payment_problems(request.amount, request.paid_at, now_utc(), skew)
+    problems = payment_problems(request.amount, request.paid_at, now_utc(), skew, service.settings.payment_max_amount)
     if problems:
         raise Rejected(problems)
     try:
@@ -73,6 +73,9 @@ async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
         stored = await repo.payment_by_txn(uow.conn, request.channel, request.channel_txn_id)
         if stored is not None:
             return _replay(stored, request)
+        problems = paid_before_cover(business_date(request.paid_at, service.settings.tz), account.covered_from)
+        if problems:
+            raise Rejected(problems)
         result, payment = await _apply(uow.conn, service.settings, account, request)
         paid = uow.emit(payment, subject=str(payment.payment_id), region=account.region)
         # the arrears are settled by the payment: its chain, caused by its PremiumPaid

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +18,15 @@ class Account:
     person_id: uuid.UUID
     region: str
     credit_balance: Decimal
+    covered_from: date | None = None  # the first month of the person's earliest enrolment
 
 
 async def lock_account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
     """The person's account, locked: one payment (or credit spend) per person at a time."""
     row = await conn.fetchrow(
-        "SELECT person_id, region, credit_balance FROM person_accounts WHERE person_id = $1 FOR NO KEY UPDATE",
+        """SELECT person_id, region, credit_balance,
+                  (SELECT min(start_month) FROM enrolments e WHERE e.person_id = a.person_id) AS covered_from
+           FROM person_accounts a WHERE person_id = $1 FOR NO KEY UPDATE OF a""",
         person_id,
     )
     return Account(**dict(row)) if row else None

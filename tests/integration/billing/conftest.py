@@ -17,5 +17,7 @@ from tests.service_harness import running_service
 @pytest.fixture(scope="package")
 async def billing(infrastructure):
     name = f"b{uuid.uuid4().hex[:10]}"
-    async with running_service(infrastructure, SERVICE, prefix=f"{name}.", billing_batch_size=3) as service:
+    # the policy stories run jobs for months a year ahead, further than a deployment allows by default
+    async with running_service(infrastructure, SERVICE, prefix=f"{name}.", billing_batch_size=3,
+                               jobs_ahead_days=366) as service:
         yield service

@@ -9,7 +9,16 @@ from decimal import Decimal
 import pytest
 
 from shared.events import EnrollmentChanged, EnrollmentReinstated, EnrollmentSuspended, EnrollmentTerminated
-from tests.integration.billing.story import an_active_enrolment, billing_run, bills_of, deliver, events, on, pay
+from tests.integration.billing.story import (
+    an_active_enrolment,
+    billing_run,
+    bills_of,
+    deliver,
+    events,
+    months_from_today,
+    on,
+    pay,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +49,7 @@ async def test_a_suspended_enrolment_is_not_billed_and_resumes_after_reinstateme
 
     await deliver(billing, EnrollmentReinstated(enrollment_id=pension, person_id=person.person_id,
                                                 programme="pension"))
-    await billing_run(billing, "2099-01-01")  # catches up from the month after the reinstatement (today)
+    await billing_run(billing, str(months_from_today(2)))  # catches up from the month after the reinstatement
 
     months = [e.data.months[0] for e in await events(billing, "PremiumDue", person)]
     assert months[0] == "2025-07" and months[1] > "2026-01"

@@ -172,11 +172,24 @@ async def test_materials_past_retention_are_purged_leaving_tombstones_and_a_reco
     await documents.withdraw(old, at=datetime(2015, 2, 28, 17, 0, tzinfo=UTC))
     ops = documents.svc.auth("ops", sub="ops-chen")
 
-    too_early = await documents.client.post("/v1/ops/retention-purge", json={"as_of": "2025-02-28"}, headers=ops)
-    due = await documents.client.post("/v1/ops/retention-purge", json={"as_of": "2025-03-01"}, headers=ops)
-    again = await documents.client.post("/v1/ops/retention-purge", json={"as_of": "2025-03-01"}, headers=ops)
+    shanghai_ops = documents.svc.auth("ops", sub="ops-wang", region="310000")
+
+    def purge(as_of: str, **more) -> dict:
+        return {"as_of": as_of, "back_run_reason": "the story is set in 2025", **more}
+
+    too_early = await documents.client.post("/v1/ops/retention-purge", json=purge("2025-02-28"), headers=ops)
+    rehearsed = await documents.client.post("/v1/ops/retention-purge", json=purge("2025-03-01", dry_run=True),
+                                            headers=ops)
+    other_region = await documents.client.post("/v1/ops/retention-purge", json=purge("2025-03-01"),
+                                               headers=shanghai_ops)
+    due = await documents.client.post("/v1/ops/retention-purge", json=purge("2025-03-01"), headers=ops)
+    again = await documents.client.post("/v1/ops/retention-purge", json=purge("2025-03-01"), headers=ops)
 
     assert too_early.json()["dossiers"] == 0
+    assert {k: rehearsed.json()[k] for k in ("dossiers", "documents", "bytes", "files_deleted", "dry_run")} == {
+        "dossiers": 1, "documents": 2, "bytes": len(shared_scan) + len(certificate), "files_deleted": 0,
+        "dry_run": True}
+    assert (other_region.json()["dossiers"], other_region.json()["documents"]) == (0, 0)
     assert {k: due.json()[k] for k in ("dossiers", "documents", "files_deleted", "closed_on_or_before")} == {
         "dossiers": 1, "documents": 2, "files_deleted": 1, "closed_on_or_before": "2015-03-01"}
     assert due.json()["bytes"] == len(shared_scan) + len(certificate)
@@ -208,6 +221,9 @@ async def test_materials_past_retention_are_purged_leaving_tombstones_and_a_reco
 async def test_only_ops_run_the_purge_and_the_daily_job_purges_as_of_today(documents):
     caseworker = await documents.client.post("/v1/ops/retention-purge", json={"as_of": "2025-03-01"},
                                              headers=documents.caseworker())
+    far_ahead = await documents.client.post("/v1/ops/retention-purge", json={"as_of": "9999-12-31"},
+                                            headers=documents.svc.auth("ops"))
+    assert (far_ahead.status_code, far_ahead.json()["detail"][0]["field"]) == (422, "body.as_of")
     runs_before = await documents.value("SELECT count(*) FROM purges WHERE ran_by = 'scheduler'")
 
     await purge_past_retention(documents.svc.runtime)

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def notifications(infrastructure, tmp_path_factory):
     # the worker is driven by hand here, with its clock where each test needs it
-    async with notifications_service(infrastructure, tmp_path_factory.mktemp("sink"),
+    # jobs_ahead_days: the reminder story is set in 2031 so that no other test has bills due then
+    async with notifications_service(infrastructure, tmp_path_factory.mktemp("sink"), jobs_ahead_days=3660,
                                      notifications_delivery_worker=False) as service:
         yield service
 
@@ -185,6 +186,37 @@ async def test_the_reminder_scan_reminds_unpaid_bills_seven_days_and_one_day_ahe
     assert [n["template"] for n in reminders[due_tomorrow]] == ["payment_reminder_1d"]
     assert reminders[paid] == reminders[due_later] == reminders[not_wanted] == []
     assert [d["channel"] for d in reminders[unpaid][0]["deliveries"]] == ["inbox", "sms", "email"]
+
+
+async def test_the_reminder_scan_is_bounded_scoped_and_rehearsable(notifications):
+    as_of = date(2031, 6, 1)
+    [person] = await applicants(notifications, 1, language="en")
+    await published_and_handled(notifications, [a_bill(person, due_date=date(2031, 6, 8))])
+    ops = notifications.auth("ops")
+
+    far = await notifications.client.post("/v1/ops/reminder-scan", json={"as_of": "9999-12-31"}, headers=ops)
+    elsewhere = await notifications.client.post("/v1/ops/reminder-scan", headers=ops,
+                                                json={"as_of": as_of.isoformat(), "region": "310000"})
+    rehearsed = await notifications.client.post("/v1/ops/reminder-scan", headers=ops,
+                                                json={"as_of": as_of.isoformat(), "dry_run": True})
+    after_rehearsal = await notifications.inbox(person)
+    real = await notifications.reminder_scan(as_of)
+
+    assert (far.status_code, far.json()["detail"][0]["field"]) == (422, "body.as_of")
+    assert elsewhere.status_code == 403
+    assert (rehearsed.status_code, rehearsed.json()["reminders"], rehearsed.json()["dry_run"]) == (200, 1, True)
+    assert [n for n in after_rehearsal if n["template"].startswith("payment_rem")] == []
+    assert real == 1
+
+
+async def test_another_regions_bills_are_not_reminded_by_this_regions_operator(notifications):
+    as_of = date(2031, 9, 1)
+    [here, there] = await applicants(notifications, 2, language="en")
+    await published_and_handled(notifications, [a_bill(here, due_date=date(2031, 9, 8)),
+                                                a_bill(there, due_date=date(2031, 9, 8)).model_copy(update={"region": "310000"})])
+
+    assert await notifications.reminder_scan(as_of) == 1
+    assert [n["template"] for n in await notifications.inbox(there) if n["template"].startswith("payment_rem")] == []
 
 
 async def test_only_operators_run_the_reminder_scan(notifications):

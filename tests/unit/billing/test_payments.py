@@ -11,6 +11,7 @@ from services.billing.domain.payments import (
     OpenBill,
     allocate,
     open_bill,
+    paid_before_cover,
     payment_problems,
     still_owed,
 )
@@ -168,3 +169,20 @@ def test_an_unpaid_bill_still_asks_for_its_principal_and_the_late_fee_to_date():
 @pytest.mark.parametrize("status", ["paid", "missed", "cancelled"])
 def test_a_settled_bill_asks_for_nothing(status):
     assert still_owed(a_balance("1432.40", paid="432.40"), status, date(2025, 7, 25)) == (Decimal(0), Decimal(0))
+
+
+def test_one_payment_carries_at_most_the_cap():
+    cap = Decimal("500000.00")
+
+    assert payment_problems(Decimal("500000.00"), NOW, NOW, SKEW, cap) == []
+    assert payment_problems(Decimal("9999999999.99"), NOW, NOW, SKEW, cap) == [
+        ("body.amount", "one payment carries at most 500000.00; split larger sums")]
+
+
+def test_a_payment_cannot_precede_the_first_month_of_cover():
+    from datetime import date
+
+    assert paid_before_cover(date(2025, 7, 1), date(2025, 7, 1)) == []
+    assert paid_before_cover(date(1, 1, 1), date(2025, 7, 1)) == [
+        ("body.paid_at", "a payment cannot precede the first month of cover (2025-07)")]
+    assert paid_before_cover(date(1, 1, 1), None) == []  # no enrolment known: nothing to compare with
