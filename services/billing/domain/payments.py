@@ -158,8 +158,21 @@ def open_bill(balance: BillBalance, on: date) -> OpenBill:
 
 
 def paid_before_cover(pay_date: date, covered_from: date | None) -> list[tuple[str, str]]:
-    """A payment dated before the person's first month of cover pays for nothing that existed
-    then (a channel's wrong date, year 0001): refused, as (field, reason)."""
-    if covered_from is not None and pay_date < covered_from:
-        return [("body.paid_at", f"a payment cannot precede the first month of cover ({covered_from:%Y-%m})")]
+    """A payment dated long before the person's cover began pays for nothing that existed then (a
+    channel's wrong date, year 0001): refused, as (field, reason). Cover starts the month after
+    the approval, and the first bill is issued before that month: a payment from the first day
+    of the second month before cover is accepted (one month of margin)."""
+    if covered_from is None:
+        return []
+    earliest = earliest_payment_date(covered_from)
+    if pay_date < earliest:
+        return [("body.paid_at", f"a payment cannot be dated before {earliest} (cover begins {covered_from:%Y-%m})")]
     return []
+
+
+def earliest_payment_date(covered_from: date) -> date:
+    """The first day of the second month before the first month of cover."""
+    month, year = covered_from.month - 2, covered_from.year
+    if month < 1:
+        month, year = month + 12, year - 1
+    return date(year, month, 1)

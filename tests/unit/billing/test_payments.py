@@ -179,10 +179,12 @@ def test_one_payment_carries_at_most_the_cap():
         ("body.amount", "one payment carries at most 500000.00; split larger sums")]
 
 
-def test_a_payment_cannot_precede_the_first_month_of_cover():
+def test_a_payment_cannot_be_dated_long_before_the_cover_began():
     from datetime import date
 
-    assert paid_before_cover(date(2025, 7, 1), date(2025, 7, 1)) == []
-    assert paid_before_cover(date(1, 1, 1), date(2025, 7, 1)) == [
-        ("body.paid_at", "a payment cannot precede the first month of cover (2025-07)")]
+    assert paid_before_cover(date(2025, 5, 1), date(2025, 7, 1)) == []  # the first bill is paid early
+    assert paid_before_cover(date(2024, 11, 1), date(2025, 1, 1)) == []  # across a new year
+    assert paid_before_cover(date(2025, 4, 30), date(2025, 7, 1)) == [
+        ("body.paid_at", "a payment cannot be dated before 2025-05-01 (cover begins 2025-07)")]
+    assert paid_before_cover(date(1, 1, 1), date(2025, 7, 1))[0][0] == "body.paid_at"
     assert paid_before_cover(date(1, 1, 1), None) == []  # no enrolment known: nothing to compare with
