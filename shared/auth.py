@@ -7,6 +7,7 @@ Routes take a :class:`Principal` from :func:`current_principal` or
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 ROLES = ("resident", "caseworker", "admin", "ops", "channel")
 ALGORITHM = "HS256"
+IDENTITY_PROVIDER_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ("sub", "role", "region", "iss", "iat", "exp")
 REGIONAL_STAFF = ("caseworker", "admin", "ops")
 
@@ -102,20 +104,46 @@ def mint_token(
 
 
 def decode_token(token: str, *, secret: str, issuer: str) -> Principal:
-    """Verify ``token`` (signature, issuer, expiry, claims) and return its principal.
+    """Verify an HS256 ``token`` (signature, issuer, expiry, claims) and return its principal.
 
     Raises :class:`AuthError` with code ``token_expired``, ``bad_signature``,
     ``bad_issuer``, ``missing_claim``, ``unknown_role``, ``invalid_claim`` or
     ``invalid_token``.
     """
+    return _verified(lambda: jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer,
+                                        options={"require": list(REQUIRED_CLAIMS)}))
+
+
+class IdentityProviderKeys:
+    """Tokens of the bureau's identity provider: RS256/ES256, checked against the keys it
+    publishes at its JWKS address (fetched when a token names a key id not seen yet — at most
+    once per ``cooldown_s``, so random key ids cannot flood the provider — cached and refreshed
+    every ``lifespan_s``), with its issuer and our audience."""
+
+    def __init__(self, jwks_url: str, *, issuer: str, audience: str, lifespan_s: float = 300,
+                 cooldown_s: float = 30) -> None:
+        self.client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=lifespan_s, timeout=5,
+                                      cooldown_duration=cooldown_s)
+        self.issuer = issuer
+        self.audience = audience
+
+    async def principal(self, token: str) -> Principal:
+        """The caller of ``token``, or :class:`AuthError` (``unknown_key`` when the provider
+        does not publish the token's key)."""
+        try:
+            key = await asyncio.to_thread(self.client.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthError("keys_unavailable", "the identity provider's keys cannot be fetched now") from exc
+        except (jwt.PyJWKClientError, jwt.DecodeError) as exc:
+            raise AuthError("unknown_key", f"the token's signing key is not published: {exc}") from exc
+        return _verified(lambda: jwt.decode(
+            token, key.key, algorithms=list(IDENTITY_PROVIDER_ALGORITHMS), issuer=self.issuer,
+            audience=self.audience, options={"require": [*REQUIRED_CLAIMS, "aud"]}))
+
+
+def _verified(decode: Callable[[], dict]) -> Principal:
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            issuer=issuer,
-            options={"require": list(REQUIRED_CLAIMS)},
-        )
+        claims = decode()
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token_expired", "the token has expired") from exc
     except jwt.InvalidSignatureError as exc:
@@ -124,6 +152,8 @@ def decode_token(token: str, *, secret: str, issuer: str) -> Principal:
         raise AuthError("missing_claim", f"the token lacks the {exc.claim!r} claim") from exc
     except jwt.InvalidIssuerError as exc:
         raise AuthError("bad_issuer", "the token was not issued by this platform") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise AuthError("bad_audience", "the token is not meant for this platform") from exc
     except jwt.InvalidTokenError as exc:
         raise AuthError("invalid_token", f"the token is not valid: {exc}") from exc
     return _principal_from(claims)
@@ -169,13 +199,36 @@ def _settings_of(request: Request) -> Settings:
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the caller of this request, or a 401 ``unauthorized``."""
+    """FastAPI dependency: the caller of this request, or a 401 ``unauthorized``; a 403 when the
+    token is scoped to a region this deployment does not serve.
+
+    With ``SHEBAO_JWT_JWKS_URL`` set, tokens come from the identity provider (RS256/ES256,
+    checked against its published keys, issuer and audience) and shared-secret tokens are
+    refused; without it, the shared HS256 secret (local use and tests).
+    """
     token = _bearer_token(request)
     settings = _settings_of(request)
     try:
-        return decode_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+        if settings.jwt_jwks_url:
+            principal = await _identity_provider(request, settings).principal(token)
+        else:
+            principal = decode_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
     except AuthError as exc:
         raise unauthorized(exc.code, exc.detail) from exc
+    if not settings.serves(principal.region):
+        raise forbidden(f"this deployment serves region {', '.join(settings.served_regions)}, "
+                        f"not {principal.region}")
+    return principal
+
+
+def _identity_provider(request: Request, settings: Settings) -> IdentityProviderKeys:
+    """One key client per app (its cache is what keeps the provider from being asked each time)."""
+    keys = getattr(request.app.state, "identity_provider_keys", None)
+    if keys is None:
+        keys = IdentityProviderKeys(settings.jwt_jwks_url, issuer=settings.jwt_issuer,
+                                    audience=settings.jwt_audience or "shebao")
+        request.app.state.identity_provider_keys = keys
+    return keys
 
 
 def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_issuer: str = "shebao"
+    # The bureau's identity provider: tokens verified against the keys it publishes here
+    # (RS256/ES256, issuer jwt_issuer, audience jwt_audience); the HS256 secret is then refused.
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    # The regions this deployment serves ("" = its own region only, "*" = any); tokens of others get 403.
+    served_regions_list: str = Field(default="", validation_alias=AliasChoices("SHEBAO_SERVED_REGIONS",
+                                                                                "served_regions_list"))
 
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 500
@@ -109,6 +116,8 @@ class Settings(BaseSettings):
         Services extend it with their own secrets (billing's voucher key, notifications'
         channel credentials).
         """
+        if self.jwt_jwks_url:  # tokens come from the identity provider; the shared secret is not used
+            return []
         return weak_secret("SHEBAO_JWT_SECRET", self.jwt_secret, DEVELOPMENT_JWT_SECRET)
 
     @model_validator(mode="after")
@@ -122,6 +131,17 @@ class Settings(BaseSettings):
             # the idempotent producer requires acks=all
             self.kafka_idempotent_producer = self.kafka_acks == "all"
         return self
+
+    @property
+    def served_regions(self) -> list[str]:
+        """The region codes this deployment answers for (its own region unless listed)."""
+        listed = [code.strip() for code in self.served_regions_list.split(",") if code.strip()]
+        return listed or [self.region]
+
+    def serves(self, region: str) -> bool:
+        """Whether this deployment answers for ``region``."""
+        served = self.served_regions
+        return region in served or "*" in served
 
     @property
     def job_window(self) -> JobWindow:

@@ -52,7 +52,12 @@ async def submit_application(
     body: ApplicationRequest, request: Request, principal: Principal = Depends(PEOPLE),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
-    """Apply for programmes (a resident for themself, or staff of the region on their behalf)."""
+    """Apply for programmes (a resident for themself, or staff of the region on their behalf), in a
+    region this deployment serves."""
+    if not runtime.settings.serves(body.region):
+        raise ApiError(422, "validation_error", [{"field": "body.region", "rule": "region_not_served",
+                                                  "reason": f"this deployment serves region "
+                                                            f"{', '.join(runtime.settings.served_regions)}"}])
     if principal.role != "resident" and principal.region != body.region:
         raise forbidden(f"this token is scoped to region {principal.region}")
     with _refusals_answered():

@@ -34,6 +34,8 @@ def test_settings(
         consumer_retry_backoff_s=0.01,
         kafka_session_timeout_ms=2_000,
         kafka_heartbeat_interval_ms=500,
+        # the service tests play staff of several regions against one deployment
+        served_regions_list="*",
     )
     values.update(overrides)
     return settings_class(**values)

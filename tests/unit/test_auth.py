@@ -62,7 +62,8 @@ class Application(BaseModel):
 
 def an_app() -> FastAPI:
     app = FastAPI()
-    app.state.settings = Settings(jwt_secret=SECRET, jwt_issuer=ISSUER)
+    # a deployment serving two regions (the tests use tokens of both)
+    app.state.settings = Settings(jwt_secret=SECRET, jwt_issuer=ISSUER, served_regions_list="110000,440524")
     install_error_handlers(app)
 
     @app.get("/me")
@@ -165,6 +166,20 @@ async def test_a_valid_token_reaches_the_route(client):
 
     assert response.status_code == 200
     assert response.json() == {"sub": "caseworker-1", "role": "caseworker", "region": "440524"}
+
+
+async def test_a_token_of_a_region_the_deployment_does_not_serve_is_403(client):
+    response = await client.get("/me", headers=bearer(a_token(region="310000")))
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == [{"reason": "this deployment serves region 110000, 440524, not 310000"}]
+
+
+def test_a_deployment_serves_its_own_region_unless_it_lists_others():
+    assert Settings(region="310000").served_regions == ["310000"]
+    assert Settings(region="310000", served_regions_list="310000, 320000").served_regions == ["310000", "320000"]
+    assert Settings(region="310000").serves("310000") and not Settings(region="310000").serves("110000")
+    assert Settings(served_regions_list="*").serves("650000")  # a deployment for every region
 
 
 async def test_no_authorization_header_is_401(client):

@@ -212,8 +212,8 @@ async def test_the_reminder_scan_is_bounded_scoped_and_rehearsable(notifications
 async def test_another_regions_bills_are_not_reminded_by_this_regions_operator(notifications):
     as_of = date(2031, 9, 1)
     [here, there] = await applicants(notifications, 2, language="en")
-    await published_and_handled(notifications, [a_bill(here, due_date=date(2031, 9, 8)),
-                                                a_bill(there, due_date=date(2031, 9, 8)).model_copy(update={"region": "310000"})])
+    shanghai_bill = a_bill(there, due_date=date(2031, 9, 8)).model_copy(update={"region": "310000"})
+    await published_and_handled(notifications, [a_bill(here, due_date=date(2031, 9, 8)), shanghai_bill])
 
     assert await notifications.reminder_scan(as_of) == 1
     assert [n["template"] for n in await notifications.inbox(there) if n["template"].startswith("payment_rem")] == []
