@@ -2,7 +2,7 @@
 and HTTP app, on the session's embedded PostgreSQL and Tansu broker.
 
     async with running_service(infrastructure, BILLING, prefix=unique_name + ".") as svc:
-        response = await svc.client.post("/v1/payments", json=..., headers=svc.auth("channel"))
+        response = await svc.client.post("/v1/payments", json=..., headers=svc.auth("channel", sub="unionpay"))
 """
 
 from __future__ import annotations

@@ -231,7 +231,7 @@ class PaymentChannel:
     def pay(self, person_id: uuid.UUID, amount: Decimal | str, *, paid_at=None) -> dict:
         body = {"person_id": str(person_id), "amount": str(amount), "channel": self.name,
                 "channel_txn_id": f"TXN-{uuid.uuid4().hex[:16]}", "paid_at": (paid_at or now_utc()).isoformat()}
-        return self.platform.call("POST", "billing", "/v1/payments", role="channel", json=body)
+        return self.platform.call("POST", "billing", "/v1/payments", role="channel", sub=self.name, json=body)
 
     def verify(self, voucher_no: str) -> dict:
         return self.platform.call("GET", "billing", f"/v1/vouchers/{voucher_no}/verify", role="channel")

@@ -13,7 +13,7 @@ from services.billing import views
 from services.billing.domain.policy import Policy
 from services.billing.operations import lookups
 from services.billing.operations.billing_run import run_billing
-from services.billing.operations.common import Conflict, Rejected
+from services.billing.operations.common import Conflict, OutOfScope, Rejected
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment
 from services.billing.operations.policies import policies_in_force, publish_policy
@@ -166,14 +166,21 @@ async def post_payment(
     body: Payment, response: Response, principal: Principal = Depends(require_role("channel")),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
-    """Apply a payment; the same channel transaction again answers 200 with the first result."""
-    request = PaymentRequest(body.person_id, body.amount, body.channel, body.channel_txn_id, body.paid_at)
+    """Apply a payment; the same channel transaction again answers 200 with the first result. A
+    channel's token names its channel (``sub``) and region: it posts only that channel's payments,
+    for payers of that region."""
+    if body.channel != principal.sub:
+        raise forbidden(f"this token is for channel {principal.sub}, not {body.channel}")
+    request = PaymentRequest(body.person_id, body.amount, body.channel, body.channel_txn_id, body.paid_at,
+                             channel_region=principal.region)
     try:
         outcome = await take_payment(runtime, request)
     except Rejected as error:
         raise _unprocessable(error) from error
     except Conflict as error:
         raise _conflict(error) from error
+    except OutOfScope as error:
+        raise forbidden(str(error)) from error
     if not outcome.created:
         response.status_code = 200
     return outcome.result

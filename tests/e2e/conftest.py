@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from shared.periods import CLOCK_FILE_ENV, now_utc
+from shared.periods import CLOCK_FILE_ENV
 from shared.settings import SERVICE_NAMES
 from tooling.devstack import free_port
 from tooling.journey import Platform as PlatformClient
@@ -61,7 +62,9 @@ class PlatformClock:
         self.path = path
 
     def advance_to(self, instant) -> None:
-        real_now = now_utc() - self.offset()
+        """Every service's clock reads ``instant`` now (the offset is from the real clock, so the
+        clock can be moved again and again)."""
+        real_now = datetime.now(UTC)
         self.path.write_text(str((instant - real_now).total_seconds()))
 
     def offset(self):

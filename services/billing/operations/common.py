@@ -35,6 +35,10 @@ class Rejected(Exception):
         self.problems = problems
 
 
+class OutOfScope(Exception):
+    """A caller reaching past what their token is for (another region's payer): answered 403."""
+
+
 class Conflict(Exception):
     """A request that contradicts what is already recorded: answered 409."""
 

@@ -14,7 +14,7 @@ import asyncpg
 
 from services.billing.domain.payments import Allocation, allocate, open_bill, paid_before_cover, payment_problems
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
-from services.billing.operations.common import Conflict, Rejected, Service
+from services.billing.operations.common import Conflict, OutOfScope, Rejected, Service
 from services.billing.operations.overdue import settle_arrears
 from services.billing.operations.vouchers import voucher_signer
 from services.billing.repository import payments as repo
@@ -30,6 +30,7 @@ class PaymentRequest:
     channel: str
     channel_txn_id: str
     paid_at: datetime
+    channel_region: str | None = None  # the region the channel's token is for: its payers' only
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
         account = await repo.lock_account(uow.conn, request.person_id)
         if account is None:
             raise Rejected([("body.person_id", "no contribution account is known for this person")])
+        if request.channel_region is not None and account.region != request.channel_region:
+            raise OutOfScope(f"this channel token is for region {request.channel_region}; "
+                             f"the person's account is in {account.region}")
         stored = await repo.payment_by_txn(uow.conn, request.channel, request.channel_txn_id)
         if stored is not None:
             return _replay(stored, request)

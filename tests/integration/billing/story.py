@@ -111,8 +111,9 @@ def a_payment(person: Person, amount: str, *, paid_at: datetime | None = None, t
 
 
 async def pay(billing, person: Person, amount: str, **kwargs) -> dict:
-    response = await billing.client.post("/v1/payments", json=a_payment(person, amount, **kwargs),
-                                         headers=billing.auth("channel"))
+    body = a_payment(person, amount, **kwargs)
+    channel = billing.auth("channel", sub=body["channel"])  # a channel's token names it
+    response = await billing.client.post("/v1/payments", json=body, headers=channel)
     assert response.status_code == 201, response.text
     return response.json()
 

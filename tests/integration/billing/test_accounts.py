@@ -98,7 +98,7 @@ async def test_people_see_only_what_they_may(billing):
     other = await billing.client.get(f"{path}/bills", headers=billing.auth("resident", sub=stranger))
     caseworker = await billing.client.get(f"{path}/statement", headers=billing.auth("caseworker", region="110000"))
     elsewhere = await billing.client.get(f"{path}/statement", headers=billing.auth("caseworker", region="310000"))
-    channel = await billing.client.get(f"{path}/statement", headers=billing.auth("channel"))
+    channel = await billing.client.get(f"{path}/statement", headers=billing.auth("channel", sub="unionpay"))
     unknown = await billing.client.get(f"/v1/persons/{stranger}/bills", headers=billing.auth("caseworker"))
     anonymous = await billing.client.get(f"{path}/bills")
     run_elsewhere = await billing.client.post("/v1/ops/billing-run", json={"as_of": "2025-06-25", "region": "310000"},

@@ -97,7 +97,7 @@ async def test_money_that_the_schema_refuses_is_a_422_naming_the_amount(billing,
     person = await an_active_enrolment(billing)
     body = {**a_payment(person, "1"), "amount": amount}
 
-    answer = await billing.client.post("/v1/payments", json=body, headers=billing.auth("channel"))
+    answer = await billing.client.post("/v1/payments", json=body, headers=billing.auth("channel", sub="unionpay"))
 
     assert answer.status_code == 422
     assert [(item["field"], item["reason"]) for item in answer.json()["detail"]] == [("body.amount", reason)]
@@ -107,7 +107,7 @@ async def test_a_payment_dated_long_before_the_cover_began_is_refused(billing):
     person = await an_active_enrolment(billing)
     body = {**a_payment(person, "100.00"), "paid_at": "0001-01-01T00:00:00+00:00"}
 
-    answer = await billing.client.post("/v1/payments", json=body, headers=billing.auth("channel"))
+    answer = await billing.client.post("/v1/payments", json=body, headers=billing.auth("channel", sub="unionpay"))
 
     assert answer.status_code == 422
     assert answer.json()["detail"] == [
@@ -119,8 +119,24 @@ async def test_a_nul_in_a_label_or_a_path_is_a_422_not_a_500(billing):
     person = await an_active_enrolment(billing)
     body = {**a_payment(person, "100.00", paid_at=on("2025-07-10")), "channel_txn_id": "T-\u0000-1"}
 
-    in_body = await billing.client.post("/v1/payments", json=body, headers=billing.auth("channel"))
-    in_path = await billing.client.get("/v1/vouchers/110000-2025%00", headers=billing.auth("channel"))
+    in_body = await billing.client.post("/v1/payments", json=body, headers=billing.auth("channel", sub="unionpay"))
+    in_path = await billing.client.get("/v1/vouchers/110000-2025%00", headers=billing.auth("channel", sub="unionpay"))
 
     assert (in_body.status_code, in_body.json()["detail"][0]["field"]) == (422, "body.channel_txn_id")
     assert (in_path.status_code, in_path.json()["detail"][0]["field"]) == (422, "path")
+
+
+async def test_a_channel_token_posts_only_its_own_channels_payments_for_its_regions_payers(billing):
+    person = await an_active_enrolment(billing)  # a Beijing account
+    body = a_payment(person, "100.00", paid_at=on("2025-07-10"))
+
+    other_channel = await billing.client.post("/v1/payments", json={**body, "channel": "alipay"},
+                                              headers=billing.auth("channel", sub="unionpay"))
+    other_region = await billing.client.post("/v1/payments", json=body,
+                                             headers=billing.auth("channel", sub="unionpay", region="310000"))
+
+    assert (other_channel.status_code, other_channel.json()["detail"]) == (
+        403, [{"reason": "this token is for channel unionpay, not alipay"}])
+    assert (other_region.status_code, other_region.json()["detail"]) == (
+        403, [{"reason": "this channel token is for region 310000; the person's account is in 110000"}])
+    assert await events(billing, "PremiumPaid", person) == []

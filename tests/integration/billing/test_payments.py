@@ -76,8 +76,9 @@ async def test_twenty_concurrent_identical_payments_are_one_payment(billing):
     await billing_run(billing, "2025-06-25")
     body = a_payment(person, "1432.40", txn="DUP-1")
 
+    unionpay = billing.auth("channel", sub="unionpay")
     responses = await asyncio.gather(*[
-        billing.client.post("/v1/payments", json=body, headers=billing.auth("channel")) for _ in range(20)])
+        billing.client.post("/v1/payments", json=body, headers=unionpay) for _ in range(20)])
 
     assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
     assert len({r.text for r in responses}) == 1
@@ -124,7 +125,7 @@ async def test_a_payment_that_breaks_a_rule_is_refused_with_its_field(billing, c
     person = await an_active_enrolment(billing)
 
     response = await billing.client.post("/v1/payments", json={**a_payment(person, "100.00"), **change},
-                                         headers=billing.auth("channel"))
+                                         headers=billing.auth("channel", sub="unionpay"))
 
     assert response.status_code == 422, response.text
     assert field in [item["field"] for item in response.json()["detail"]]
@@ -136,7 +137,7 @@ async def test_a_transaction_id_reused_for_another_amount_is_a_conflict(billing)
     await pay(billing, person, "100.00", txn="REUSED-1")
 
     response = await billing.client.post("/v1/payments", json=a_payment(person, "200.00", txn="REUSED-1"),
-                                         headers=billing.auth("channel"))
+                                         headers=billing.auth("channel", sub="unionpay"))
 
     assert response.status_code == 409
     assert len(await events(billing, "PremiumPaid", person)) == 1
