@@ -18,6 +18,7 @@ import jwt
 import structlog
 from fastapi import Depends, Request
 
+from shared.audit import note_staff_request
 from shared.errors import ApiError
 from shared.jobs import JobRun, JobWindow, is_back_run, job_date_problems
 from shared.settings import Settings, get_settings
@@ -218,6 +219,7 @@ async def current_principal(request: Request) -> Principal:
     if not settings.serves(principal.region):
         raise forbidden(f"this deployment serves region {', '.join(settings.served_regions)}, "
                         f"not {principal.region}")
+    await note_staff_request(request, principal.sub, principal.role, principal.region)
     return principal
 
 

@@ -30,6 +30,7 @@ from shared.errors import error_body
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_SCOPE_KEY = "shebao.request_id"  # where the id waits for whoever records the request
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_CHECKED_JSON_BYTES = 4 * 1024 * 1024
@@ -65,6 +66,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             await self._serve(scope, receive, _with_request_id(send, request_id), request_id)
 

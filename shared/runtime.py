@@ -26,6 +26,8 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.audit import StaffAudit, audit_router
+from shared.auth import require_role
 from shared.consumer import ConsumerConfig, EventConsumer
 from shared.db import apply_migrations, create_pool
 from shared.errors import install_error_handlers
@@ -193,8 +195,10 @@ def build_http_app(
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(StaffAudit)  # inside the guard: staff writes recorded with the guard's request id
     app.add_middleware(RequestGuard)  # request id, control characters refused, no bare 500
     app.include_router(_health_router())
+    app.include_router(audit_router(require_role("admin")))
     if definition.router is not None:
         app.include_router(definition.router)
     return app

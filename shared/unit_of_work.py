@@ -22,6 +22,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.audit import record_in
 from shared.events import Envelope, EventPayload, make_envelope
 from shared.outbox import Outbox
 
@@ -107,6 +108,7 @@ class UnitOfWork:
         try:
             yield unit
             await unit.flush()
+            await record_in(conn)  # a staff write being served is audited with its change
         finally:
             unit.close()
 

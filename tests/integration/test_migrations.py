@@ -8,9 +8,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.db import apply_migrations, load_migrations
+from shared.db import KERNEL_MIGRATIONS, apply_migrations, load_migrations
 
 pytestmark = pytest.mark.integration
+
+KERNEL = [f"kernel/{migration.name}" for migration in load_migrations("kernel", KERNEL_MIGRATIONS)]
 
 
 def write_migrations(directory: Path) -> Path:
@@ -26,14 +28,16 @@ async def test_applies_kernel_and_service_migrations_once(infrastructure, unique
     first = await apply_migrations(infrastructure.database_url, unique_name, service_dir)
     second = await apply_migrations(infrastructure.database_url, unique_name, service_dir)
 
-    assert first == ["kernel/001_outbox", "kernel/002_inbox", "service/001_people", "service/002_people_name"]
+    assert first == [*KERNEL, "service/001_people", "service/002_people_name"]
+    assert KERNEL[:2] == ["kernel/001_outbox", "kernel/002_inbox"]
     assert second == []
     conn = await asyncpg.connect(infrastructure.database_url)
     try:
         tables = await conn.fetch(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", unique_name
         )
-        assert [t["table_name"] for t in tables] == ["inbox", "outbox", "people", "schema_migrations"]
+        assert [t["table_name"] for t in tables] == ["inbox", "outbox", "people", "schema_migrations",
+                                                      "staff_actions"]
     finally:
         await conn.close()
 
@@ -45,7 +49,7 @@ async def test_two_replicas_starting_together_do_not_race(infrastructure, unique
         *(apply_migrations(infrastructure.database_url, unique_name, service_dir) for _ in range(3))
     )
 
-    assert sorted(len(applied) for applied in results) == [0, 0, 4]
+    assert sorted(len(applied) for applied in results) == [0, 0, len(KERNEL) + 2]
 
 
 async def test_failed_migration_leaves_nothing_half_applied(infrastructure, unique_name, tmp_path):
@@ -58,8 +62,8 @@ async def test_failed_migration_leaves_nothing_half_applied(infrastructure, uniq
     conn = await asyncpg.connect(infrastructure.database_url)
     try:
         versions = await conn.fetch(f"SELECT source, version FROM {unique_name}.schema_migrations ORDER BY 1, 2")
-        assert [(v["source"], v["version"]) for v in versions] == [
-            ("kernel", 1), ("kernel", 2), ("service", 1), ("service", 2)]
+        kernel = [("kernel", migration.version) for migration in load_migrations("kernel", KERNEL_MIGRATIONS)]
+        assert [(v["source"], v["version"]) for v in versions] == [*kernel, ("service", 1), ("service", 2)]
         assert await conn.fetchval("SELECT to_regclass($1)", f"{unique_name}.pets") is None
     finally:
         await conn.close()

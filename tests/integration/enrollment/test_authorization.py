@@ -84,3 +84,18 @@ async def test_unknown_ids_are_not_found(enrollment):
                                           headers=caseworker)).status_code == 404
     assert (await enrollment.client.post(f"/v1/applications/{unknown}/withdraw",
                                          headers=caseworker)).status_code == 404
+
+
+async def test_an_application_staff_file_for_a_resident_is_audited_with_personal_data_masked(enrollment):
+    resident = Resident()
+    caseworker = enrollment.svc.auth("caseworker", sub="caseworker-he", region=BEIJING)
+
+    filed = await enrollment.apply(resident, headers=caseworker)
+    trail = await enrollment.client.get("/v1/audit/staff-actions", headers=enrollment.svc.auth("admin", region=BEIJING))
+
+    assert filed.status_code == 202
+    [action] = [a for a in trail.json()["actions"] if a["request_id"] == filed.headers["x-request-id"]]
+    body = action["request"]["body"]
+    assert (action["actor_sub"], action["outcome"]) == ("caseworker-he", "changed")
+    assert resident.id_number not in str(action) and "王芳" not in str(action) and "13800138000" not in str(action)
+    assert body["id_number"].endswith(resident.id_number[-2:]) and "*" in body["id_number"]
