@@ -2,8 +2,11 @@
 
 Starts the embedded PostgreSQL (data under ``.shebao/``) and the Tansu broker unless
 ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` point at real ones, creates the topics,
-applies every service's migrations, then runs the four services as separate processes
-with their output interleaved behind a service prefix. Ctrl-C stops everything.
+applies every service's migrations, refills the embedded broker's topics from the
+services' outboxes (``tooling.refill``: the broker keeps nothing across restarts, the
+database does), records its addresses for the ``shebao`` CLI (``.shebao/platform.json``,
+``tooling.platform_state``), then runs the four services as separate processes with their
+output interleaved behind a service prefix. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from shared.db import apply_migrations
 from shared.events import all_topics
-from shared.settings import DEFAULT_PORTS, SERVICE_NAMES
+from shared.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings
+from tooling import platform_state
 from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
+from tooling.refill import LOCAL_OUTBOX_RETENTION_DAYS, refill_topics
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 _COLOURS = {"enrollment": "36", "documents": "35", "billing": "33", "notifications": "32", "platform": "1"}
@@ -71,6 +78,35 @@ class Platform:
         for service in SERVICE_NAMES:
             applied = asyncio.run(apply_migrations(self.database_url, service, SERVICES_DIR / service / "migrations"))
             say("platform", f"{service}: {len(applied)} migration(s) applied")
+        if self.broker is not None:
+            self.refill_history()
+        self.record_addresses()
+
+    def refill_history(self) -> None:
+        """Publish the services' sent events again to the new, empty embedded broker (``tooling.refill``)."""
+        settings = Settings(kafka_bootstrap_servers=self.bootstrap_servers, database_url=self.database_url,
+                            topic_prefix=self.topic_prefix)
+        with tqdm(desc="refilling topics from the outboxes", unit="event", file=sys.stderr, disable=None,
+                  leave=False) as bar:
+            def on_progress(done: int, total: int) -> None:
+                bar.total, bar.n = total, done
+                bar.refresh()
+
+            refilled = asyncio.run(refill_topics(settings, SERVICE_NAMES, all_topics(self.topic_prefix),
+                                                 on_progress=on_progress))
+        per_topic = ", ".join(f"{topic} {n}" for topic, n in refilled.by_topic.items()) or "nothing to refill"
+        say("platform", f"history refilled from the outboxes: {refilled.count} event(s) ({per_topic})")
+        for topic, n in refilled.skipped.items():
+            say("platform", f"not refilled: {n} event(s) of topic {topic}, not a topic of this deployment")
+
+    def record_addresses(self) -> None:
+        """Write the state file the ``shebao`` CLI finds this platform by (``tooling.platform_state``)."""
+        platform_state.record(self.state_dir, platform_state.PlatformAddresses(
+            bootstrap_servers=self.bootstrap_servers, database_url=self.database_url,
+            topic_prefix=self.topic_prefix, ports=dict(self.ports), pid=os.getpid(),
+            started_at=platform_state.now_stamp(), embedded_broker=self.broker is not None,
+            embedded_postgres=self.postgres is not None,
+        ))
 
     def service_env(self, service: str) -> dict[str, str]:
         """The environment one service process runs with."""
@@ -83,8 +119,16 @@ class Platform:
             "DATABASE_URL": self.database_url or "",
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers or "",
             "PYTHONUNBUFFERED": "1",
+            **self._local_history_env(),
             **self.extra_env,
         }
+
+    def _local_history_env(self) -> dict[str, str]:
+        """With the embedded (in-memory) broker the outbox is the local history: keep all of it, unless
+        the retention is set. Against a real broker the service's own default (7 days) holds."""
+        if self.broker is None or "SHEBAO_OUTBOX_RETENTION_DAYS" in os.environ:
+            return {}
+        return {"SHEBAO_OUTBOX_RETENTION_DAYS": str(LOCAL_OUTBOX_RETENTION_DAYS)}
 
     def start_service(self, service: str) -> subprocess.Popen:
         """Start one service as its own process, its output echoed behind its prefix."""
@@ -128,6 +172,7 @@ class Platform:
 
     def stop(self) -> None:
         """Stop the services (SIGTERM, in parallel), then the broker and PostgreSQL."""
+        platform_state.forget(self.state_dir)
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -154,13 +199,14 @@ def _is_ready(port: int) -> bool:
 
 def run(state_dir: Path) -> int:
     """Run the platform in the foreground until Ctrl-C or a service dies."""
+    pg_port, broker_port = platform_state.embedded_ports()
     platform = Platform(
         state_dir=state_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
         bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
         topic_prefix=os.environ.get("SHEBAO_TOPIC_PREFIX", ""),
-        pg_port=int(os.environ.get("SHEBAO_EMBEDDED_PG_PORT", "54329")),
-        broker_port=int(os.environ.get("SHEBAO_EMBEDDED_KAFKA_PORT", "19092")),
+        pg_port=pg_port,
+        broker_port=broker_port,
     )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -172,6 +218,7 @@ def run(state_dir: Path) -> int:
         platform.wait_until_ready()
         ports = ", ".join(f"{name} http://127.0.0.1:{port}" for name, port in platform.ports.items())
         say("platform", f"all services ready: {ports}. Ctrl-C stops everything.")
+        say("platform", "metrics: " + ", ".join(f"http://127.0.0.1:{p}/metrics" for p in platform.ports.values()))
         while not stopping.wait(0.5):
             dead = [name for name, proc in platform.processes.items() if proc.poll() is not None]
             if dead:
@@ -191,7 +238,9 @@ def run(state_dir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tooling.launcher", description=__doc__)
     parser.add_argument("command", choices=["run"])
-    parser.add_argument("--state-dir", type=Path, default=Path(".shebao"))
+    default_state_dir = Path(os.environ.get(platform_state.STATE_DIR_ENV) or ".shebao")
+    parser.add_argument("--state-dir", type=Path, default=default_state_dir,
+                        help="data of the embedded PostgreSQL, logs, and platform.json (default .shebao)")
     args = parser.parse_args(argv)
     return run(args.state_dir)
 

@@ -196,3 +196,62 @@ def test_declared_projections_are_tables_and_handlers_of_their_service():
         created = set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", migrations))
         assert set(projection.events) <= set(wire_names(handlers)), service
         assert set(projection.tables) <= created, service
+
+
+# --- every command has --json; the CLI says where it connects ------------------------------
+
+
+def _leaf_parsers(parser, path=()):
+    """(command path, parser) of every command and action that runs something."""
+    import argparse
+
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        yield path, parser
+        return
+    for name, sub in actions[0].choices.items():
+        yield from _leaf_parsers(sub, (*path, name))
+
+
+def test_every_command_and_action_has_json_output():
+    leaves = dict(_leaf_parsers(build_parser()))
+
+    assert {("dlq", "list"), ("dlq", "redrive"), ("outbox", "republish"), ("token",), ("topics",)} <= set(leaves)
+    for path, parser in leaves.items():
+        assert any("--json" in action.option_strings for action in parser._actions), " ".join(path)
+
+
+def test_token_json_carries_the_token_and_its_claims(capsys):
+    import json
+
+    code, out, _ = run(capsys, "token", "--role", "caseworker", "--region", "110000", "--json")
+
+    answer = json.loads(out)
+    assert code == 0
+    assert decoded(answer["token"]) == Principal("caseworker-1", "caseworker", "110000")
+    assert (answer["role"], answer["region"], answer["sub"]) == ("caseworker", "110000", "caseworker-1")
+
+
+def test_platform_shows_the_running_make_run_found_in_the_state_dir(capsys, monkeypatch, tmp_path):
+    import json
+    import os
+
+    from tooling.platform_state import PlatformAddresses, record
+
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "SHEBAO_KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "SHEBAO_DATABASE_URL",
+                 "SHEBAO_TOPIC_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHEBAO_STATE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    record(tmp_path, PlatformAddresses(bootstrap_servers="127.0.0.1:29092", topic_prefix="bj.", pid=os.getpid(),
+                                       database_url="postgresql://postgres@127.0.0.1:55555/shebao"))
+    try:
+        code, out, _ = run(capsys, "platform", "--json", "--database-url", "postgresql://me@db/x")
+    finally:
+        get_settings.cache_clear()
+
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["kafka_bootstrap_servers"] == {"value": "127.0.0.1:29092", "source": str(tmp_path / "platform.json")}
+    assert answer["topic_prefix"]["value"] == "bj."
+    assert answer["database_url"] == {"value": "postgresql://me@db/x", "source": "flag"}

@@ -1,85 +1,32 @@
 """The operator subcommands of ``shebao``: arguments, output and exit codes.
 
-The work itself is in the sibling modules; this one parses, runs and prints. Exit codes:
-0 done, 1 failed (the broker or database unreachable, the service still running, ...),
-2 wrong usage. Connection settings come from the environment (``shared.settings``) and
-can be overridden with ``--bootstrap-servers``, ``--database-url`` and ``--topic-prefix``.
+The work itself is in the sibling modules; this one parses, runs and prints (the plumbing
+every command shares is ``cli_support``). Exit codes: 0 done, 1 failed (the broker or
+database unreachable, an unknown topic, the service still running, ...), 2 wrong usage.
+Connection settings: the flags, else the environment (``shared.settings``), else the
+``make run`` the CLI sits beside (``tooling.platform_state``). Every command has ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
-import sys
-from collections.abc import Coroutine
-from datetime import datetime
-from typing import Any
-
-from aiokafka.errors import KafkaConnectionError
-from tqdm import tqdm
 
 from shared.events import EVENT_TYPES, SERVICES, topic_for
-from shared.settings import SERVICE_NAMES, Settings, get_settings
-from tooling.ops import OpsError, dlq, event_doc, outbox, projections, replay, topics
+from shared.settings import SERVICE_NAMES, get_settings
+from tooling import platform_state
+from tooling.ops import dlq, event_doc, outbox, projections, replay, topics
+from tooling.ops.cli_support import (
+    aware_time,
+    connection_arguments,
+    error_line,
+    json_argument,
+    print_json,
+    progress,
+    run,
+    settings_for,
+    showing_elapsed,
+)
 from tooling.registry import command, usage_error
-
-# --- shared plumbing ------------------------------------------------------------------
-
-
-def _connection_arguments(parser: argparse.ArgumentParser, *, database: bool = False) -> None:
-    group = parser.add_argument_group("connection (default: the SHEBAO_* / KAFKA_* / DATABASE_URL environment)")
-    group.add_argument("--bootstrap-servers", help="Kafka bootstrap servers, e.g. kafka-1:9092")
-    group.add_argument("--topic-prefix", help="the deployment's topic prefix, e.g. 'bj.'")
-    if database:
-        group.add_argument("--database-url", help="PostgreSQL URL, e.g. postgresql://shebao@db:5432/shebao")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        "kafka_bootstrap_servers": getattr(args, "bootstrap_servers", None),
-        "topic_prefix": getattr(args, "topic_prefix", None),
-        "database_url": getattr(args, "database_url", None),
-    }
-    return get_settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
-
-
-def _run(name: str, work: Coroutine[Any, Any, int]) -> int:
-    """Run ``work``; an operator-facing failure becomes one line on stderr and exit code 1."""
-    # aiokafka logs each failed connection attempt; the command reports the failure once, itself
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    try:
-        return asyncio.run(work)
-    except KeyboardInterrupt:
-        print(f"shebao {name}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # unreachable broker or database, refused connection, ...
-        print(f"shebao {name}: error: {_describe_failure(error)}", file=sys.stderr)
-    return 1
-
-
-def _describe_failure(error: Exception) -> str:
-    if isinstance(error, OpsError):
-        return str(error)
-    text = str(error)
-    if not text.startswith(type(error).__name__):
-        text = f"{type(error).__name__}: {text}"
-    if isinstance(error, KafkaConnectionError):
-        return f"cannot reach the Kafka broker (--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS): {text}"
-    if isinstance(error, OSError):
-        return f"cannot reach the database (--database-url / DATABASE_URL): {text}"
-    return text
-
-
-def _aware_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2025-07-01T08:00:00+08:00 or ...Z")
-    return value
 
 
 def _partition_offset(text: str) -> tuple[int, int]:
@@ -89,30 +36,32 @@ def _partition_offset(text: str) -> tuple[int, int]:
     return int(partition), int(offset)
 
 
-def _progress(**options: Any) -> tqdm:
-    """A progress bar on stderr, shown only on a terminal."""
-    return tqdm(file=sys.stderr, disable=None, leave=False, **options)
+# --- platform ---------------------------------------------------------------------------
 
 
-async def _showing_elapsed(desc: str, work: Coroutine[Any, Any, Any]) -> Any:
-    """Await ``work`` with a line on a terminal that counts the seconds (joining a group can take a while)."""
-    bar = _progress(desc=desc, total=None, bar_format="{desc}: {elapsed}")
-
-    async def tick() -> None:
-        while True:
-            await asyncio.sleep(0.5)
-            bar.refresh()
-
-    ticker = asyncio.create_task(tick())
-    try:
-        return await work
-    finally:
-        ticker.cancel()
-        bar.close()
+def _platform_arguments(parser: argparse.ArgumentParser) -> None:
+    json_argument(parser)
+    connection_arguments(parser, database=True)
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+@command("platform", "Where the CLI connects: broker, database and topic prefix, and where each setting comes from.",
+         _platform_arguments)
+def platform_command(args: argparse.Namespace) -> int:
+    """Print the located connection settings; reaches nothing, so it always exits 0."""
+    settings, sources = platform_state.locate(get_settings())
+    flags = {"kafka_bootstrap_servers": args.bootstrap_servers, "database_url": args.database_url,
+             "topic_prefix": args.topic_prefix}
+    sources.update({name: "flag" for name, value in flags.items() if value is not None})
+    settings = settings_for(args)
+    values = {"kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
+              "database_url": platform_state.without_password(settings.database_url),
+              "topic_prefix": settings.topic_prefix}
+    if args.json:
+        print_json({name: {"value": value, "source": sources[name]} for name, value in values.items()})
+    else:
+        for name, value in values.items():
+            print(f"{name:<24} {value!r:<50} ({sources[name]})")
+    return 0
 
 
 # --- topics -----------------------------------------------------------------------------
@@ -122,27 +71,28 @@ def _topics_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every topic of the cluster, not only <prefix>shebao.*")
     parser.add_argument("--group", action="append", metavar="GROUP",
                         help="only this consumer group (repeatable; needed where the broker cannot list groups)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    _connection_arguments(parser)
+    json_argument(parser)
+    connection_arguments(parser)
 
 
 @command("topics", "Topics with partitions and end offsets, and each consumer group's committed offsets and lag.",
          _topics_arguments)
 def topics_command(args: argparse.Namespace) -> int:
     async def work() -> int:
-        def progress(groups):
-            return _progress(iterable=groups, desc="consumer groups", unit="group")
+        def over_groups(groups):
+            return progress(iterable=groups, desc="consumer groups", unit="group")
 
-        report = await topics.topics_report(_settings(args), all_topics=args.all, groups=args.group, progress=progress)
+        report = await topics.topics_report(settings_for(args), all_topics=args.all, groups=args.group,
+                                            progress=over_groups)
         if args.json:
-            _print_json(report.as_json())
+            print_json(report.as_json())
         else:
             print(topics.format_report(report))
         for warning in report.warnings:
-            print(f"shebao topics: warning: {warning}", file=sys.stderr)
+            error_line("topics", f"warning: {warning}")
         return 0
 
-    return _run("topics", work())
+    return run("topics", work())
 
 
 # --- replay -----------------------------------------------------------------------------
@@ -152,7 +102,7 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", required=True, help="consumer group, e.g. shebao.billing (<prefix>shebao.<service>)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--to-earliest", action="store_true", help="from the oldest record kept")
-    target.add_argument("--to-datetime", type=_aware_time, metavar="T",
+    target.add_argument("--to-datetime", type=aware_time, metavar="T",
                         help="from the first record at or after T (ISO 8601 with offset)")
     target.add_argument("--to-offset", type=_partition_offset, action="append", metavar="P:O",
                         help="partition P from offset O (repeatable; needs a single topic)")
@@ -164,8 +114,8 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
                         help="for any other group: go ahead although the broker lists members (Tansu lists "
                              "members that have left); live members still make it fail")
     parser.add_argument("--dry-run", action="store_true", help="show the new offsets, commit nothing")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    _connection_arguments(parser, database=True)
+    json_argument(parser)
+    connection_arguments(parser, database=True)
 
 
 @command("replay", "Rewind a stopped service's consumer group so that it consumes again (inbox dedup makes it safe).",
@@ -181,18 +131,18 @@ def replay_command(args: argparse.Namespace) -> int:
                            offsets=dict(args.to_offset) if args.to_offset else None)
 
     async def work() -> int:
-        settings = _settings(args)
+        settings = settings_for(args)
         names = [_topic_name(name, settings.topic_prefix) for name in args.topic or []]
-        plan = await _showing_elapsed(f"rewinding {args.group}", replay.rewind_group(
+        plan = await showing_elapsed(f"rewinding {args.group}", replay.rewind_group(
             settings, args.group, target, topics=names or None, dry_run=args.dry_run, schema=args.schema,
             force=args.force))
         if args.json:
-            _print_json(replay.plan_as_json(args.group, plan))
+            print_json(replay.plan_as_json(args.group, plan))
         else:
             print(replay.format_plan(args.group, target, plan, dry_run=args.dry_run))
         return 0
 
-    return _run("replay", work())
+    return run("replay", work())
 
 
 def _topic_name(name: str, prefix: str) -> str:
@@ -206,11 +156,12 @@ def _dlq_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show each dead letter with its error")
     listing.add_argument("topic", metavar="TOPIC", help="e.g. shebao.billing.v1, its .dlq, or a service name")
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    _connection_arguments(listing)
+    json_argument(listing)
+    connection_arguments(listing)
     redrive = actions.add_parser("redrive", help="send dead letters back to their topic, once")
     redrive.add_argument("topic", metavar="TOPIC", help="e.g. shebao.billing.v1, its .dlq, or a service name")
-    _connection_arguments(redrive)
+    json_argument(redrive)
+    connection_arguments(redrive)
 
 
 @command("dlq", "Dead letters: `dlq list TOPIC` shows them with their errors, `dlq redrive TOPIC` sends them "
@@ -218,29 +169,36 @@ def _dlq_arguments(parser: argparse.ArgumentParser) -> None:
          _dlq_arguments)
 def dlq_command(args: argparse.Namespace) -> int:
     async def listing() -> int:
-        name, letters = await dlq.list_dead_letters(_settings(args), args.topic)
+        with progress(desc="reading dead letters", unit="record") as bar:
+            name, letters = await dlq.list_dead_letters(settings_for(args), args.topic,
+                                                        on_progress=_updating(bar))
         if args.json:
-            _print_json(dlq.dead_letters_as_json(name, letters))
+            print_json(dlq.dead_letters_as_json(name, letters))
         else:
             print(dlq.format_dead_letters(name, letters))
         return 0
 
     async def redrive() -> int:
-        bar = _progress(desc="redrive", unit="record")
-
-        def on_progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-        try:
-            result = await dlq.redrive(_settings(args), args.topic, on_progress=on_progress)
-        finally:
-            bar.close()
-        print(f"{result.dlq}: {result.count} dead letter(s) redriven to {result.topic}")
+        with progress(desc="redrive", unit="record") as bar:
+            result = await dlq.redrive(settings_for(args), args.topic, on_progress=_updating(bar))
+        if args.json:
+            print_json(dlq.redriven_as_json(result))
+        else:
+            print(f"{result.dlq}: {result.count} dead letter(s) redriven to {result.topic}")
         return 0
 
-    return _run(f"dlq {args.action}", listing() if args.action == "list" else redrive())
+    return run(f"dlq {args.action}", listing() if args.action == "list" else redrive())
+
+
+def _updating(bar):
+    """An ``on_progress(done, total)`` callback that moves ``bar``."""
+
+    def on_progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return on_progress
 
 
 # --- outbox -----------------------------------------------------------------------------
@@ -250,13 +208,14 @@ def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     republish = actions.add_parser("republish", help="re-emit events the service sent since T")
     republish.add_argument("service", choices=SERVICE_NAMES, metavar="SERVICE", help=", ".join(SERVICE_NAMES))
-    republish.add_argument("--since", type=_aware_time, required=True, metavar="T", help="sent at or after T")
-    republish.add_argument("--until", type=_aware_time, metavar="T", help="sent before T")
+    republish.add_argument("--since", type=aware_time, required=True, metavar="T", help="sent at or after T")
+    republish.add_argument("--until", type=aware_time, metavar="T", help="sent before T")
     republish.add_argument("--type", action="append", metavar="EVENT", dest="event_types",
                            help="only this event type (repeatable)")
     republish.add_argument("--schema", help="the service's schema (default: the service's name)")
     republish.add_argument("--dry-run", action="store_true", help="count, change nothing")
-    _connection_arguments(republish, database=True)
+    json_argument(republish)
+    connection_arguments(republish, database=True)
 
 
 @command("outbox", "`outbox republish SERVICE --since T`: re-emit sent events from the service's outbox retention.",
@@ -269,12 +228,16 @@ def outbox_command(args: argparse.Namespace) -> int:
         return usage_error("outbox republish", "--until must be after --since")
 
     async def work() -> int:
-        result = await outbox.republish(_settings(args), args.schema or args.service, args.since, until=args.until,
-                                        event_types=args.event_types, dry_run=args.dry_run)
-        print(outbox.format_republished(args.service, result))
+        result = await showing_elapsed(f"marking {args.service}'s events pending", outbox.republish(
+            settings_for(args), args.schema or args.service, args.since, until=args.until,
+            event_types=args.event_types, dry_run=args.dry_run))
+        if args.json:
+            print_json(outbox.republished_as_json(args.service, result))
+        else:
+            print(outbox.format_republished(args.service, result))
         return 0
 
-    return _run("outbox republish", work())
+    return run("outbox republish", work())
 
 
 # --- rebuild-projection -----------------------------------------------------------------
@@ -284,7 +247,8 @@ def _rebuild_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service", choices=SERVICE_NAMES, metavar="SERVICE", help=", ".join(SERVICE_NAMES))
     parser.add_argument("--schema", help="the service's schema (default: the service's name)")
     parser.add_argument("--dry-run", action="store_true", help="show what would be dropped and replayed")
-    _connection_arguments(parser, database=True)
+    json_argument(parser)
+    connection_arguments(parser, database=True)
 
 
 @command("rebuild-projection",
@@ -292,21 +256,27 @@ def _rebuild_arguments(parser: argparse.ArgumentParser) -> None:
          _rebuild_arguments)
 def rebuild_projection_command(args: argparse.Namespace) -> int:
     async def work() -> int:
-        settings = _settings(args)
+        settings = settings_for(args)
         if args.dry_run:
-            projection = projections.projection_of(args.service)
-            print(f"{args.service}: would delete every row of {', '.join(projection.tables)} in schema "
-                  f"{args.schema or args.service}, the inbox rows of {', '.join(projection.events)}, and rewind "
-                  f"group {projections.group_of(settings, args.service)} to the earliest offset")
+            plan = projections.plan_as_json(settings, args.service, args.schema)
+            if args.json:
+                print_json(plan)
+            else:
+                print(f"{args.service}: would delete every row of {', '.join(plan['tables'])} in schema "
+                      f"{plan['schema']}, the inbox rows of {', '.join(plan['events'])}, and rewind "
+                      f"group {plan['group']} to the earliest offset")
             return 0
-        result = await _showing_elapsed(f"rebuilding the projections of {args.service}",
-                                        projections.rebuild_projection(settings, args.service, args.schema))
+        result = await showing_elapsed(f"rebuilding the projections of {args.service}",
+                                       projections.rebuild_projection(settings, args.service, args.schema))
         for warning in result.warnings:
-            print(f"shebao rebuild-projection: warning: {warning}", file=sys.stderr)
-        print(projections.format_rebuilt(result))
+            error_line("rebuild-projection", f"warning: {warning}")
+        if args.json:
+            print_json(projections.rebuilt_as_json(result))
+        else:
+            print(projections.format_rebuilt(result))
         return 0
 
-    return _run("rebuild-projection", work())
+    return run("rebuild-projection", work())
 
 
 # --- events-doc -------------------------------------------------------------------------
@@ -316,20 +286,24 @@ def _events_doc_arguments(parser: argparse.ArgumentParser) -> None:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="rewrite the catalog table of docs/events.md")
     action.add_argument("--check", action="store_true", help="exit 1 if the table differs from the models")
+    json_argument(parser)
 
 
 @command("events-doc", "The event catalog table of docs/events.md, from the models in shared/events.",
          _events_doc_arguments)
 def events_doc_command(args: argparse.Namespace) -> int:
-    if not event_doc.DOC_PATH.exists():
-        print(f"shebao events-doc: error: {event_doc.DOC_PATH} does not exist", file=sys.stderr)
+    path = event_doc.DOC_PATH
+    if not path.exists():
+        error_line("events-doc", f"error: {path} does not exist")
         return 1
     if args.write:
         event_doc.write()
-        print(f"wrote the event catalog of {event_doc.DOC_PATH}")
+        print_json({"path": str(path), "written": True}) if args.json else print(f"wrote the event catalog of {path}")
         return 0
-    if event_doc.stale():
-        print(f"shebao events-doc: {event_doc.DOC_PATH.name} is stale: run `shebao events-doc --write`",
-              file=sys.stderr)
+    stale = event_doc.stale()
+    if args.json:
+        print_json({"path": str(path), "stale": stale})
+    if stale:
+        error_line("events-doc", f"{path.name} is stale: run `shebao events-doc --write`")
         return 1
     return 0

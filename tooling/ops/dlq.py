@@ -73,29 +73,47 @@ class DeadLetter:
         )
 
 
-async def list_dead_letters(settings: Settings, name: str) -> tuple[str, list[DeadLetter]]:
-    """The dead-letter topic's name and every record on it, oldest first per partition."""
+Progress = Callable[[int, int], None]
+"""``on_progress(done, total)``: how many records of how many are handled so far."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
+async def list_dead_letters(
+    settings: Settings, name: str, *, on_progress: Progress = _no_progress
+) -> tuple[str, list[DeadLetter]]:
+    """The dead-letter topic's name and every record on it, oldest first per partition.
+
+    An unknown topic is an ``OpsError`` (and is not created)."""
     _, dlq = resolve_topics(name, settings.topic_prefix)
     async with admin_client(settings) as admin:
         partitions = await partitions_of(admin, [dlq])
         redriven_to = await committed_offsets(admin, redrive_group(settings.topic_prefix), partitions)
     async with offsets_reader(settings) as reader:
-        records = await read_all(reader, partitions)
+        records = await read_all(reader, partitions, on_progress=on_progress)
     letters = [DeadLetter.of(r, r.offset < redriven_to[TopicPartition(r.topic, r.partition)]) for r in records]
     return dlq, letters
 
 
-async def read_all(reader: AIOKafkaConsumer, partitions: list[TopicPartition]) -> list[ConsumerRecord]:
+async def read_all(
+    reader: AIOKafkaConsumer, partitions: list[TopicPartition], *, on_progress: Progress = _no_progress
+) -> list[ConsumerRecord]:
     """Every record of ``partitions`` from the earliest offset to the end as of now."""
     ends = await end_offsets(reader, partitions)
     reader.assign(partitions)
     await reader.seek_to_beginning(*partitions)
+    starts = {tp: await reader.position(tp) for tp in partitions}
+    total = sum(max(ends[tp] - starts[tp], 0) for tp in partitions)
+    on_progress(0, total)
     records: list[ConsumerRecord] = []
-    pending = {tp for tp, end in ends.items() if await reader.position(tp) < end}
+    pending = {tp for tp, end in ends.items() if starts[tp] < end}
     while pending:
         batch = await reader.getmany(*pending, timeout_ms=500)
         for tp, partition_records in batch.items():
             records += [r for r in partition_records if r.offset < ends[tp]]
+        on_progress(len(records), total)
         pending = {tp for tp in pending if await reader.position(tp) < ends[tp]}
     return sorted(records, key=lambda r: (r.partition, r.offset))
 
@@ -107,9 +125,7 @@ class Redriven:
     count: int
 
 
-async def redrive(
-    settings: Settings, name: str, *, on_progress: Callable[[int, int], None] = lambda done, total: None
-) -> Redriven:
+async def redrive(settings: Settings, name: str, *, on_progress: Progress = _no_progress) -> Redriven:
     """Publish every dead letter not redriven before back to its original topic, once.
 
     The progress is committed after each fetched batch is acknowledged by the broker, so a
@@ -174,6 +190,10 @@ def format_dead_letters(dlq: str, letters: list[DeadLetter]) -> str:
 
 def dead_letters_as_json(dlq: str, letters: list[DeadLetter]) -> dict:
     return {"topic": dlq, "dead_letters": [asdict(letter) for letter in letters]}
+
+
+def redriven_as_json(result: Redriven) -> dict:
+    return asdict(result)
 
 
 def _headers(record: ConsumerRecord) -> dict[str, str]:

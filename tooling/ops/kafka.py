@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -60,11 +61,35 @@ async def existing_topics(admin: AIOKafkaAdminClient) -> list[str]:
     return sorted(topic for topic in await admin.list_topics() if not topic.startswith("__"))
 
 
+class UnknownTopic(OpsError):
+    """A topic named by the operator does not exist (and was not created)."""
+
+
+async def ensure_topics_exist(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> None:
+    """Raise ``UnknownTopic`` unless every one of ``topics`` exists.
+
+    Asked of the full topic list: a metadata request *naming* a topic creates it on brokers
+    that auto-create topics (Tansu does, whatever the request says), so a typo would
+    otherwise become a new, empty topic.
+    """
+    known = set(await admin.list_topics())
+    missing = sorted(set(topics) - known)
+    if not missing:
+        return
+    ours = sorted(t for t in known if not t.startswith("__"))
+    close = [match for name in missing for match in difflib.get_close_matches(name, ours, n=3, cutoff=0.6)]
+    hint = f"did you mean {' or '.join(dict.fromkeys(close))}?" if close else \
+        f"the broker has {len(ours)} topic(s) (`shebao topics --all` lists them)."
+    raise UnknownTopic(f"topic {', '.join(missing)} does not exist (nothing was created); {hint} "
+                       "Check the name and --topic-prefix / SHEBAO_TOPIC_PREFIX")
+
+
 async def partitions_of(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> list[TopicPartition]:
-    """The partitions of ``topics``; an unknown topic is an ``OpsError``."""
+    """The partitions of ``topics``; an unknown topic is an ``UnknownTopic`` error, never created."""
     topics = sorted(set(topics))
     if not topics:
         return []
+    await ensure_topics_exist(admin, topics)
     found: list[TopicPartition] = []
     for description in await admin.describe_topics(topics):
         if description["error_code"] or not description["partitions"]:
@@ -152,8 +177,10 @@ async def sole_member(
     While inside, this process is the group's only member: nothing else consumes for the
     group, and offsets committed with the yielded consumer are the ones the service resumes
     from. If a live member answers the rebalance (the service is running), ``GroupInUse``
-    is raised and nothing is committed.
+    is raised and nothing is committed. An unknown topic is ``UnknownTopic`` (never created).
     """
+    async with admin_client(settings) as admin:
+        await ensure_topics_exist(admin, topics)
     consumer = AIOKafkaConsumer(
         *topics,
         **client_options(settings),

@@ -69,6 +69,11 @@ async def republish(
     return Republished(schema, {row["topic"]: row["n"] for row in sorted(rows, key=lambda r: r["topic"])}, dry_run)
 
 
+def republished_as_json(service: str, result: Republished) -> dict:
+    return {"service": service, "schema": result.schema, "dry_run": result.dry_run, "count": result.count,
+            "by_topic": result.by_topic}
+
+
 def format_republished(service: str, result: Republished) -> str:
     verb = "would re-emit" if result.dry_run else "re-emitting"
     if not result.count:

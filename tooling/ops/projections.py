@@ -24,7 +24,7 @@ The topics must still hold every event since the beginning (topic retention).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from shared.db import check_schema_name
 from shared.events import EVENT_TYPES, topic_for
@@ -124,6 +124,17 @@ async def _empty(settings: Settings, schema: str, projection: Projection, result
             result.inbox_rows_deleted = int(status.split()[-1])
     finally:
         await conn.close()
+
+
+def plan_as_json(settings: Settings, service: str, schema: str | None = None) -> dict:
+    """What ``rebuild_projection`` would do (``--dry-run``); ``OpsError`` when there is no projection."""
+    projection = projection_of(service)
+    return {"service": service, "schema": check_schema_name(schema or service), "tables": list(projection.tables),
+            "events": list(projection.events), "group": group_of(settings, service), "dry_run": True}
+
+
+def rebuilt_as_json(result: Rebuilt) -> dict:
+    return asdict(result)
 
 
 def format_rebuilt(result: Rebuilt) -> str:
