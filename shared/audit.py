@@ -17,7 +17,6 @@ import contextvars
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import mask_personal_data
 from shared.request_guard import REQUEST_ID_SCOPE_KEY
+from shared.wire import IsoDateTime
 
 log = structlog.get_logger(__name__)
 
@@ -164,7 +164,7 @@ def audit_router(admin: Any) -> APIRouter:
     @router.get("/staff-actions")
     async def staff_actions(
         request: Request, principal: Any = Depends(admin),
-        before: datetime | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before: IsoDateTime | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> dict:
         runtime = request.app.state.runtime
         async with runtime.units.read() as uow:

@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shared.events.envelope import Region
+from shared.wire import IsoDate
 
 EARLIEST = date(2000, 1, 1)
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
@@ -35,7 +36,7 @@ class JobRun(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date
+    as_of: IsoDate
     region: Region | None = None
     dry_run: bool = False
     back_run_reason: Reason | None = None

@@ -64,9 +64,10 @@ def round_line(base: Decimal | int | str, rate: Decimal | int | str) -> Decimal:
     return _cents(_as_decimal(base) * _as_decimal(rate))
 
 
-def _decimal_text(kind: str, example: str, *, max_places: int, max_digits: int):
+def _decimal_text(kind: str, example: str, *, max_places: int, max_digits: int, signed: bool = True):
     """A before-validator: a ``Decimal`` from code passes; from outside only a plain decimal string
-    of ASCII digits with at most ``max_digits`` before the point and ``max_places`` after it."""
+    of ASCII digits with at most ``max_digits`` before the point and ``max_places`` after it, and a
+    minus sign only where ``signed`` (so that "-0" is no more accepted than the pattern says)."""
 
     def check(value: object) -> object:
         if isinstance(value, Decimal):
@@ -74,6 +75,8 @@ def _decimal_text(kind: str, example: str, *, max_places: int, max_digits: int):
         if not isinstance(value, str):
             raise PydanticCustomError("decimal_not_string", "must be a decimal string like {example}, not a {type}",
                                       {"example": example, "type": type(value).__name__})
+        if not signed and value.startswith("-"):
+            raise PydanticCustomError("money_negative", "must not be negative, got {value}", {"value": value})
         match = _DECIMAL_TEXT.fullmatch(value)
         if match is None:
             raise PydanticCustomError(
@@ -129,15 +132,19 @@ MoneyField = Annotated[
 """CNY amount: a ``Decimal`` from code, from outside a string of ``MONEY_PATTERN``; JSON output "1234.50"."""
 
 NonNegativeMoney = Annotated[
-    MoneyField,
+    Decimal,
+    BeforeValidator(_decimal_text("money", '"1234.50"', max_places=2, max_digits=MONEY_DIGITS, signed=False)),
+    AfterValidator(_finite),
+    AfterValidator(_two_places),
     AfterValidator(_non_negative),
+    PlainSerializer(lambda value: str(_cents(value)), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": NON_NEGATIVE_MONEY_PATTERN, "examples": ["1234.50"]}),
 ]
 """A ``MoneyField`` that is zero or more."""
 
 Rate = Annotated[
     Decimal,
-    BeforeValidator(_decimal_text("a rate", '"0.0005"', max_places=8, max_digits=1)),
+    BeforeValidator(_decimal_text("a rate", '"0.0005"', max_places=8, max_digits=1, signed=False)),
     AfterValidator(_finite),
     AfterValidator(_rate_range),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),

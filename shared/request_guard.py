@@ -7,6 +7,10 @@
   return aside) and DEL are refused in the path, the query and every string of a JSON body, with
   ``422 validation_error`` naming where: PostgreSQL cannot store NUL, and no field of ours holds
   a control character.
+- **Size and nesting.** A JSON body over ``MAX_JSON_BODY_BYTES`` is ``413 payload_too_large`` (it is
+  not read further), one nested deeper than ``MAX_JSON_DEPTH`` a ``422 validation_error``: no body
+  of ours is either, and a parser (or a walk over the document) recursing thousands of levels deep
+  runs out of stack — a ``RecursionError`` that would otherwise be a 500.
 - **No bare 500.** An error no handler expected still answers the project's JSON problem shape
   (``500 internal_error`` with the request id) and is logged once with its traceback; it is not
   re-raised to the server, so the client's keep-alive connection stays usable.
@@ -33,7 +37,12 @@ REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_SCOPE_KEY = "shebao.request_id"  # where the id waits for whoever records the request
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-MAX_CHECKED_JSON_BYTES = 4 * 1024 * 1024
+MAX_JSON_BODY_BYTES = 1024 * 1024
+"""The largest JSON body any route takes (files come as multipart, not JSON): a larger one is 413."""
+MAX_JSON_DEPTH = 32
+"""Arrays and objects inside one another: a presented voucher, the deepest body we take, has a handful."""
+_CONTROL_REASON = "control characters (such as NUL) are not allowed"
+_DEPTH_REASON = f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted"
 
 
 def control_characters_in(value: Any, where: str) -> Iterator[str]:
@@ -50,8 +59,8 @@ def control_characters_in(value: Any, where: str) -> Iterator[str]:
             yield from control_characters_in(item, f"{where}[{index}]")
 
 
-def _refusal(places: list[str]) -> JSONResponse:
-    detail = [{"field": place, "reason": "control characters (such as NUL) are not allowed"} for place in places]
+def _refusal(problems: list[tuple[str, str]]) -> JSONResponse:
+    detail = [{"field": place, "reason": reason} for place, reason in problems]
     return JSONResponse(error_body("validation_error", detail), status_code=422)
 
 
@@ -71,12 +80,15 @@ class RequestGuard:
             await self._serve(scope, receive, _with_request_id(send, request_id), request_id)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        places = _places_in_url(scope)
-        if _is_json(scope) and not places:
-            body, receive = await _buffered(receive)
-            places = _places_in_json(body)
-        if places:
-            await _refusal(places)(scope, receive, send)
+        problems = [(place, _CONTROL_REASON) for place in _places_in_url(scope)]
+        if _is_json(scope) and not problems:
+            body, receive = await _buffered(receive, MAX_JSON_BODY_BYTES)
+            if body is None:
+                await _too_large()(scope, receive, send)
+                return
+            problems = _problems_in_json(body)
+        if problems:
+            await _refusal(problems)(scope, receive, send)
             return
         started = False
 
@@ -128,14 +140,18 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body, and a ``receive`` that hands it to the app again."""
-    chunks, more = [], True
+async def _buffered(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """The whole body (None once it grows past ``limit`` bytes), and a ``receive`` that hands it to the
+    app again."""
+    chunks, more, size = [], True, 0
     while more:
         message = await receive()
         if message["type"] != "http.request":
             return b"", receive  # the client went away; let the app see it
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return None, receive
         more = message.get("more_body", False)
     body = b"".join(chunks)
     replayed = False
@@ -150,14 +166,40 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-def _places_in_json(body: bytes) -> list[str]:
-    if not body or len(body) > MAX_CHECKED_JSON_BYTES:
-        return []  # nothing to check, or too big for any of our bodies: the app's validation answers
+def _problems_in_json(body: bytes) -> list[tuple[str, str]]:
+    """(where, why) for each part of a JSON body that no route of ours takes."""
+    if not body:
+        return []
     try:
         document = json.loads(body)
+    except RecursionError:
+        return [("body", _DEPTH_REASON)]
     except ValueError:
         return []  # not JSON: the app answers 422 for it
-    return list(control_characters_in(document, "body"))
+    if json_depth(document) > MAX_JSON_DEPTH:
+        return [("body", _DEPTH_REASON)]  # before the recursive walk below can run out of stack
+    return [(place, _CONTROL_REASON) for place in control_characters_in(document, "body")]
+
+
+def json_depth(document: Any) -> int:
+    """How many arrays and objects deep ``document`` goes (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest, pending = 0, [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
+
+
+def _too_large() -> JSONResponse:
+    detail = [{"field": "body", "reason": f"a JSON body has at most {MAX_JSON_BODY_BYTES} bytes"}]
+    return JSONResponse(error_body("payload_too_large", detail), status_code=413)
 
 
 def _internal_error(request_id: str) -> JSONResponse:

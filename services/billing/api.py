@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.billing import views
 from services.billing.domain.policy import Policy
@@ -30,10 +30,11 @@ from shared.errors import ApiError
 from shared.events import Frequency, Programme
 from shared.events.envelope import Region
 from shared.jobs import JobRun
-from shared.money import MoneyField, NonNegativeMoney, Rate
+from shared.money import NonNegativeMoney, Rate
 from shared.periods import business_date, now_utc
 from shared.ratelimit import rate_limited
 from shared.runtime import ServiceRuntime, get_runtime
+from shared.wire import IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -48,7 +49,7 @@ class _Body(BaseModel):
 class PolicyVersion(_Body):
     region: Region
     programme: Programme
-    effective_from: date
+    effective_from: IsoDate
     base_floor: NonNegativeMoney | None = None
     base_ceiling: NonNegativeMoney | None = None
     rate: Rate | None = None
@@ -68,10 +69,10 @@ class PolicyVersion(_Body):
 
 class Payment(_Body):
     person_id: uuid.UUID
-    amount: MoneyField
+    amount: NonNegativeMoney
     channel: Label
     channel_txn_id: Label
-    paid_at: AwareDatetime
+    paid_at: IsoDateTime
 
 
 class PresentedVoucher(_Body):
@@ -102,8 +103,8 @@ def _not_found(what: str) -> ApiError:
 
 @router.get("/policies")
 async def get_policies(
-    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    on: date | None = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    on: IsoDate | None = None,
     principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:

@@ -5,7 +5,6 @@ enrolments and their histories look in its answers (money as decimal strings, mo
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -16,6 +15,7 @@ from services.enrollment.domain.retirement import RetirementCategory
 from services.enrollment.operations.common import ApplicationRecord, EnrollmentRecord
 from shared.events import Contact, Frequency, Language, Programme
 from shared.money import NonNegativeMoney
+from shared.wire import IsoDate
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+86)?1[3-9][0-9]{9}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -27,12 +27,12 @@ class ApplicationRequest(BaseModel):
 
     id_number: Annotated[str, StringConstraints(max_length=32)]
     name: Annotated[str, StringConstraints(max_length=100)]
-    birth_date: date | None = Field(default=None, description="as typed; must match the ID number")
+    birth_date: IsoDate | None = Field(default=None, description="as typed; must match the ID number")
     sex: Literal["male", "female"] | None = Field(default=None, description="as typed; must match the ID number")
     phone: Phone
     email: Email | None = None
     language: Language = "zh-CN"
-    region: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    region: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
     programmes: list[Programme] = Field(min_length=1, max_length=6)
     declared_base: NonNegativeMoney
     medical_base: NonNegativeMoney | None = None

@@ -27,7 +27,7 @@ from pydantic import (
 from shared.events.topics import CORRELATION_HEADER, ID_HEADER, SERVICES, SOURCE_HEADER, TYPE_HEADER
 from shared.periods import now_utc
 
-Region = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 """A GB/T 2260 six-digit region code, e.g. "110000"."""
 
 
