@@ -6,25 +6,34 @@ nothing. A handler that raises is retried with backoff; after ``max_attempts`` t
 record goes to ``<topic>.dlq`` with the error and the partition moves on. Offsets are
 committed by FastStream only after the whole batch has been handled (and, on an
 unexpected error, the batch is rewound and delivered again).
+
+Tracing: each record applied is a ``process <topic>`` span, a child of the trace context in
+its headers, around a ``handle <EventType>`` span for its handler; a batch handler's one span
+links the records of its run. The business figures of what handlers emitted are counted once
+the transaction has committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import SpanKind
 
-from shared import metrics
+from shared import metrics, tracing
+from shared.business_metrics import count_committed
 from shared.events import Envelope, InvalidEvent, decode_envelope
 from shared.events.topics import TYPE_HEADER, dlq_topic
 from shared.handlers import BoundHandler, handles_batches
@@ -71,6 +80,7 @@ class EventConsumer:
     outbox: Outbox
     handlers: dict[str, BoundHandler]
     subscriber: Any = None
+    tracer: tracing.KernelTracer = field(default_factory=tracing.KernelTracer)
 
     def subscribe(self, broker: KafkaBroker) -> None:
         """Register one batch subscriber for all consumed topics on ``broker``."""
@@ -95,8 +105,12 @@ class EventConsumer:
 
     def assigned_partitions(self) -> set:
         """The partitions this member holds now (empty until the group has assigned them)."""
-        consumer = getattr(self.subscriber, "consumer", None)
+        consumer = self.member()
         return set(consumer.assignment()) if consumer is not None else set()
+
+    def member(self) -> AIOKafkaConsumer | None:
+        """The Kafka consumer of this group member (None until the subscriber has started)."""
+        return getattr(self.subscriber, "consumer", None)
 
     async def process_records(self, records: Iterable[ConsumerRecord]) -> None:
         """Handle records in order; raises only when a record could neither be applied nor dead-lettered.
@@ -144,19 +158,21 @@ class EventConsumer:
 
     async def _apply_together(self, decoded: list[tuple[ConsumerRecord, Envelope]], progress: _Progress) -> list[str]:
         outcomes = []
-        to_apply: list[tuple[int, Envelope]] = []
+        to_apply: list[tuple[int, ConsumerRecord, Envelope]] = []
+        written: list[Envelope] = []
         async with self.pool.acquire() as conn, conn.transaction():
             new_ids = await _record_in_inbox(conn, decoded)
-            for index, (_, envelope) in enumerate(decoded):
+            for index, (record, envelope) in enumerate(decoded):
                 if envelope.id in new_ids:
                     new_ids.discard(envelope.id)  # the same event twice in one batch applies once
-                    to_apply.append((index, envelope))
+                    to_apply.append((index, record, envelope))
                     outcomes.append("applied")
                 else:
                     outcomes.append("duplicate")
             for progress.index, run in _runs(to_apply, self.handlers):
-                await self._run_handler(conn, run)
+                written += await self._run_handler(conn, run)
             progress.index = -1
+        count_committed(written)
         return outcomes
 
     async def _apply_with_retries(self, record: ConsumerRecord, envelope: Envelope, first_attempt: int = 1) -> str:
@@ -165,7 +181,9 @@ class EventConsumer:
         for attempt in range(first_attempt, self.config.max_attempts + 1):
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    return await self._apply_in(conn, record, envelope)
+                    outcome, written = await self._apply_in(conn, record, envelope)
+                count_committed(written)
+                return outcome
             except DATABASE_UNREACHABLE as error:
                 await self._wait_for_database(error)
             except Exception as error:
@@ -187,34 +205,82 @@ class EventConsumer:
         await asyncio.sleep(DATABASE_RETRY_PAUSE_S)
         raise DatabaseUnavailable(str(error)) from error
 
-    async def _apply_in(self, conn: asyncpg.Connection, record: ConsumerRecord, envelope: Envelope) -> str:
-        """Record the event in the inbox and run its handler, in ``conn``'s open transaction."""
+    async def _apply_in(self, conn: asyncpg.Connection, record: ConsumerRecord, envelope: Envelope
+                        ) -> tuple[str, list[Envelope]]:
+        """Record the event in the inbox and run its handler, in ``conn``'s open transaction;
+        returns the outcome and the events the handler wrote."""
         first_time = await conn.fetchval(
             "INSERT INTO inbox (event_id, event_type, topic, kafka_partition, kafka_offset) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING true",
             envelope.id, envelope.type, record.topic, record.partition, record.offset,
         )
         if not first_time:
-            return "duplicate"
-        await self._run_handler(conn, [envelope])
-        return "applied"
+            return "duplicate", []
+        return "applied", await self._run_handler(conn, [(record, envelope)])
 
-    async def _run_handler(self, conn: asyncpg.Connection, run: list[Envelope]) -> None:
-        """Apply a run of events of one type: one call for a batch handler, else one call each."""
+    async def _run_handler(self, conn: asyncpg.Connection, run: list[tuple[ConsumerRecord, Envelope]]
+                           ) -> list[Envelope]:
+        """Apply a run of events of one type: one call for a batch handler, else one call each.
+        Returns the events the handler calls wrote (to be counted once the transaction commits)."""
         started = time.perf_counter()
-        handler = self.handlers[run[0].type]
+        event_type = run[0][1].type
+        handler = self.handlers[event_type]
+        written: list[Envelope] = []
         if handles_batches(handler):
-            async with UnitOfWork.inside(conn, self.outbox) as unit:
-                await handler(unit, run)
+            with self._batch_span(event_type, run):
+                async with UnitOfWork.inside(conn, self.outbox) as unit:
+                    await handler(unit, [envelope for _, envelope in run])
+            written += unit.written
         else:
-            for envelope in run:
-                with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
+            for record, envelope in run:
+                with self._event_spans(record, envelope), \
+                        bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
                     async with UnitOfWork.inside(conn, self.outbox, Origin.of_event(envelope)) as unit:
                         await handler(unit, envelope.data)
+                written += unit.written
         elapsed = (time.perf_counter() - started) / len(run)
-        histogram = metrics.HANDLER_LATENCY.labels(self.config.service, run[0].type)
+        histogram = metrics.HANDLER_LATENCY.labels(self.config.service, event_type)
         for _ in run:
             histogram.observe(elapsed)
+        return written
+
+    def _event_spans(self, record: ConsumerRecord, envelope: Envelope) -> AbstractContextManager:
+        """``process <topic>`` (a child of the record's trace context) around ``handle <EventType>``.
+
+        When nothing is recorded, the record's context made current is enough to carry the ids into
+        the logs and the events emitted, and nothing more is paid for: this runs for every record.
+        """
+        parent = tracing.span_from_headers(record.headers)
+        if not self.tracer.recording:
+            return self.tracer.continued("process", parent, kind=SpanKind.CONSUMER)
+        return self._recorded_event_spans(record, envelope, parent)
+
+    @contextlib.contextmanager
+    def _recorded_event_spans(self, record: ConsumerRecord, envelope: Envelope, parent) -> Iterator[None]:
+        def attributes() -> dict:
+            return {
+                "messaging.system": "kafka", "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic, "messaging.consumer.group.name": self.config.group_id,
+                "messaging.destination.partition.id": str(record.partition), "messaging.kafka.offset": record.offset,
+                "messaging.message.id": str(envelope.id), "shebao.event_type": envelope.type,
+            }
+
+        with self.tracer.continued(f"process {record.topic}", parent, kind=SpanKind.CONSUMER, attributes=attributes):
+            with self.tracer.span(f"handle {envelope.type}"):
+                yield
+
+    @contextlib.contextmanager
+    def _batch_span(self, event_type: str, run: list[tuple[ConsumerRecord, Envelope]]) -> Iterator[None]:
+        """One ``handle <EventType>`` span for a batch handler's run, linked to every record's context."""
+        def attributes() -> dict:
+            return {"messaging.system": "kafka", "messaging.batch.message_count": len(run),
+                    "shebao.event_type": event_type}
+
+        with self.tracer.span(f"handle {event_type}", kind=SpanKind.CONSUMER, attributes=attributes) as span:
+            if span.is_recording():
+                for parent in filter(None, (tracing.span_from_headers(record.headers) for record, _ in run)):
+                    span.add_link(parent.get_span_context())
+            yield
 
     async def dead_letter(self, record: ConsumerRecord, reason: str, *, attempts: int) -> None:
         """Send ``record`` unchanged to its topic's DLQ, with why and where it failed in headers."""
@@ -237,19 +303,20 @@ async def _keep_raw_body(message: Any) -> Any:
     return message.body
 
 
-def _runs(to_apply: list[tuple[int, Envelope]], handlers: dict[str, BoundHandler]):
-    """Yield (index of first event, events) for each handler call, keeping the batch's order.
+def _runs(to_apply: list[tuple[int, ConsumerRecord, Envelope]], handlers: dict[str, BoundHandler]):
+    """Yield (index of first event, its (record, event) pairs) for each handler call, keeping the
+    batch's order.
 
     Consecutive events of a batch handler's type form one run; every other event is its own run.
     """
     position = 0
     while position < len(to_apply):
-        first_index, first = to_apply[position]
+        first_index, _, first = to_apply[position]
         end = position + 1
         if handles_batches(handlers[first.type]):
-            while end < len(to_apply) and to_apply[end][1].type == first.type:
+            while end < len(to_apply) and to_apply[end][2].type == first.type:
                 end += 1
-        yield first_index, [envelope for _, envelope in to_apply[position:end]]
+        yield first_index, [(record, envelope) for _, record, envelope in to_apply[position:end]]
         position = end
 
 

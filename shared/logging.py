@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line on stdout, personal data masked.
 
-Every line carries ``timestamp`` (ISO 8601, UTC), ``level``, ``service`` and whatever
-:func:`bind_event_context` bound (``event_id``, ``correlation_id``). Records of the
+Every line carries ``timestamp`` (ISO 8601, UTC), ``level``, ``service``, whatever
+:func:`bind_event_context` bound (``event_id``, ``correlation_id``) and, inside a trace (an
+HTTP request, a consumed event, a job), its ``trace_id`` and ``span_id``. Records of the
 standard library (aiokafka, uvicorn, faststream, ...) go through the same chain, and
 :func:`mask_personal_data` sits right before the renderer for both, so no path writes
 an ID number or a mobile number in clear.
@@ -18,6 +19,8 @@ from typing import Any
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from shared.tracing import add_trace_ids
 
 NOISY_LOGGERS = (
     "aiokafka",
@@ -171,6 +174,7 @@ def _shared_processors(service: str) -> list[Processor]:
     """What every line gets, whether it comes from structlog or from stdlib logging."""
     return [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         _add_service(service),
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -6,6 +6,10 @@ Per-key order: ``add_events`` takes a transaction-scoped advisory lock on every
 partition key it writes, so two transactions writing events of the same person are
 serialised and their rows' sequence numbers follow their commit order. The relay
 publishes pending rows by sequence number.
+
+Tracing: each write is an ``outbox write`` span whose context is stored on its rows
+(``traceparent``); the relay publishes each row in a ``publish <topic>`` span, a child of
+that context, and puts its own context in the record's headers (``shared/tracing.py``).
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.db import connect
 from shared.events import Envelope, topic_for
 from shared.events.topics import TYPE_HEADER
@@ -33,13 +38,27 @@ class Outbox:
     """Writes envelopes into the service's ``outbox`` table, topic chosen by the event's source."""
 
     topic_prefix: str = ""
+    tracer: tracing.KernelTracer = field(default_factory=tracing.KernelTracer, compare=False)
 
     async def add_events(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
-        """Add ``envelopes`` to the outbox inside the caller's open transaction."""
+        """Add ``envelopes`` to the outbox inside the caller's open transaction.
+
+        One ``outbox write`` span (a child of the current one: the request, job or handler); its
+        context is stored on the rows for the relay to continue the trace from.
+        """
         if not envelopes:
             return
         if not conn.is_in_transaction():
             raise RuntimeError("outbox writes must happen inside the transaction of the change")
+
+        def attributes() -> dict:
+            return {"messaging.batch.message_count": len(envelopes),
+                    "shebao.event_types": sorted({envelope.type for envelope in envelopes})}
+
+        with self.tracer.span("outbox write", attributes=attributes) as span:
+            await self._insert(conn, envelopes, tracing.traceparent_of(span))
+
+    async def _insert(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope], traceparent: str | None) -> None:
         keys = [envelope.partition_key().decode() for envelope in envelopes]
         await conn.execute(
             "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k "
@@ -47,13 +66,14 @@ class Outbox:
             keys,
         )
         await conn.execute(
-            """INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope)
-               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])""",
+            """INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])""",
             [envelope.id for envelope in envelopes],
             [envelope.type for envelope in envelopes],
             [topic_for(envelope.source, self.topic_prefix) for envelope in envelopes],
             keys,
             [envelope.to_json_bytes() for envelope in envelopes],
+            [traceparent] * len(envelopes),
         )
 
     async def add(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
@@ -82,10 +102,12 @@ class OutboxRelay:
     broker has acknowledged them.
     """
 
-    def __init__(self, config: RelayConfig, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
+    def __init__(self, config: RelayConfig, pool: asyncpg.Pool, producer: AIOKafkaProducer,
+                 tracer: tracing.KernelTracer | None = None) -> None:
         self.config = config
         self.pool = pool
         self.producer = producer
+        self.tracer = tracer or tracing.KernelTracer()
         self._wake = asyncio.Event()
         self._stopping = False
         self.is_leader = False
@@ -121,7 +143,7 @@ class OutboxRelay:
         """Publish one batch of pending rows; returns the number published."""
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT seq, event_id, event_type, topic, partition_key, envelope FROM outbox "
+                "SELECT seq, event_id, event_type, topic, partition_key, envelope, traceparent FROM outbox "
                 "WHERE status = 'pending' ORDER BY seq LIMIT $1",
                 self.config.batch_size,
             )
@@ -207,19 +229,40 @@ class OutboxRelay:
         self._wake.set()
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
-        deliveries = []
-        for row in rows:
-            headers = [
-                (TYPE_HEADER, row["event_type"].encode()),
-                ("ce_id", str(row["event_id"]).encode()),
-                ("ce_source", self.config.service.encode()),
-            ]
-            deliveries.append(
-                await self.producer.send(
-                    row["topic"], value=bytes(row["envelope"]), key=row["partition_key"].encode(), headers=headers
+        """Send ``rows`` and wait for the broker's acknowledgements, one ``publish`` span per row."""
+        deliveries, spans = [], []
+        try:
+            for row in rows:
+                span = self._publish_span(row)
+                spans.append(span)
+                headers = [
+                    (TYPE_HEADER, row["event_type"].encode()),
+                    ("ce_id", str(row["event_id"]).encode()),
+                    ("ce_source", self.config.service.encode()),
+                ]
+                tracing.inject_into_headers(headers, span)
+                deliveries.append(
+                    await self.producer.send(
+                        row["topic"], value=bytes(row["envelope"]), key=row["partition_key"].encode(), headers=headers
+                    )
                 )
-            )
-        await asyncio.gather(*deliveries)
+            await asyncio.gather(*deliveries)
+        except BaseException as error:
+            for span in spans:
+                span.set_status(StatusCode.ERROR, f"{type(error).__name__}: {error}")
+            raise
+        finally:
+            for span in spans:
+                span.end()
+
+    def _publish_span(self, row: asyncpg.Record) -> Span:
+        def attributes() -> dict:
+            return {"messaging.system": "kafka", "messaging.operation.type": "send",
+                    "messaging.destination.name": row["topic"], "messaging.message.id": str(row["event_id"]),
+                    "shebao.event_type": row["event_type"]}
+
+        return self.tracer.start_continued(f"publish {row['topic']}", tracing.span_from_traceparent(row["traceparent"]),
+                                           kind=SpanKind.PRODUCER, attributes=attributes)
 
     async def _record_failure(self, rows: Sequence[asyncpg.Record], error: Exception) -> None:
         with contextlib.suppress(Exception):

@@ -24,10 +24,13 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from shared import observability, tracing
 from shared.audit import StaffAudit, audit_router
 from shared.auth import require_role
+from shared.broker_metrics import BrokerProbe
 from shared.consumer import ConsumerConfig, EventConsumer
 from shared.db import apply_migrations, create_pool
 from shared.errors import install_error_handlers
@@ -35,6 +38,7 @@ from shared.events import topic_for
 from shared.handlers import HandlerTable, bind_handlers, check_handler_table
 from shared.kafka import faststream_security, new_producer
 from shared.logging import configure_logging
+from shared.metrics import exposition
 from shared.outbox import Outbox, OutboxRelay, RelayConfig
 from shared.request_guard import RequestGuard
 from shared.settings import Settings
@@ -76,17 +80,29 @@ class ServiceDefinition:
 class ServiceRuntime:
     """The running parts of one service process."""
 
-    def __init__(self, definition: ServiceDefinition, settings: Settings) -> None:
+    def __init__(self, definition: ServiceDefinition, settings: Settings,
+                 tracer_provider: TracerProvider | None = None) -> None:
         self.definition = definition
         self.settings = settings
-        self.outbox = Outbox(settings.topic_prefix)
+        # the OTEL_* variables configure it (shared/tracing.py); tests pass one with an in-memory exporter
+        self._owns_tracer_provider = tracer_provider is None
+        self.tracing = tracing.Tracing(tracer_provider, exporting=True) if tracer_provider is not None \
+            else tracing.from_environment(definition.name, settings.region)
+        self.tracer_provider = self.tracing.provider
+        self.tracer = self.tracing.kernel_tracer()
+        self.outbox = Outbox(settings.topic_prefix, tracer=self.tracer)
         self.pool: asyncpg.Pool | None = None
         self.units: UnitsOfWork | None = None
         self.producer = None
         self.broker: KafkaBroker | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
+        self.probe: BrokerProbe | None = None
         self._tasks: list[asyncio.Task] = []
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
 
     @property
     def group_id(self) -> str:
@@ -100,14 +116,17 @@ class ServiceRuntime:
         self.units = UnitsOfWork(self.pool, self.outbox)
         self.producer = new_producer(settings)
         await self.producer.start()
-        self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer)
+        self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer, self.tracer)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self.broker = KafkaBroker(settings.kafka_bootstrap_servers, security=faststream_security(settings),
                                   graceful_timeout=15.0, logger=None)
         if self.definition.handlers:
             handlers = bind_handlers(self.definition.handlers, settings=settings)
-            self.consumer = EventConsumer(self._consumer_config(), self.pool, self.producer, self.outbox, handlers)
+            self.consumer = EventConsumer(self._consumer_config(), self.pool, self.producer, self.outbox, handlers,
+                                          tracer=self.tracer)
             self.consumer.subscribe(self.broker)
+            self.probe = BrokerProbe(settings, self.name, self.group_id, self.consumer.config.topics,
+                                     member=self.consumer.member)
         await self.broker.start()
         if self.definition.on_start is not None:
             await self.definition.on_start(self)
@@ -133,6 +152,10 @@ class ServiceRuntime:
                 await asyncio.wait_for(self.producer.stop(), 10)
         if self.pool is not None:
             await self.pool.close()
+        if self.probe is not None:
+            await self.probe.close()
+        if self._owns_tracer_provider:
+            self.tracer_provider.shutdown()  # exports the spans still batched
         log.info("service stopped")
 
     async def readiness(self) -> dict[str, bool]:
@@ -144,7 +167,12 @@ class ServiceRuntime:
                     checks["database"] = await conn.fetchval("SELECT true")
         with contextlib.suppress(Exception):
             checks["broker"] = bool(await self.broker.ping(timeout=2))
+        observability.record_readiness(self.name, checks)
         return checks
+
+    async def refresh_metrics(self) -> None:
+        """Read the gauges of the present again (readiness, outbox, lag, dead letters) for a scrape."""
+        await observability.refresh_gauges(self)
 
     def _relay_config(self) -> RelayConfig:
         s = self.settings
@@ -168,7 +196,7 @@ class ServiceRuntime:
         while True:
             await asyncio.sleep(job.interval.total_seconds())
             try:
-                await job.run(self)
+                await observability.observed_job(self.name, job.name, job.run(self))
             except Exception as error:
                 log.error("periodic job failed", job=job.name, error=f"{type(error).__name__}: {error}")
 
@@ -197,6 +225,7 @@ def build_http_app(
     install_error_handlers(app)
     app.add_middleware(StaffAudit)  # inside the guard: staff writes recorded with the guard's request id
     app.add_middleware(RequestGuard)  # request id, control characters refused, no bare 500
+    observability.instrument_http_app(app, definition.name, runtime.tracer_provider)
     app.include_router(_health_router())
     app.include_router(audit_router(require_role("admin")))
     if definition.router is not None:
@@ -223,8 +252,10 @@ def _health_router() -> APIRouter:
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    async def prometheus_metrics(request: Request) -> Response:
+        runtime = request.app.state.runtime
+        await runtime.refresh_metrics()
+        return Response(exposition(runtime.settings.region), media_type=CONTENT_TYPE_LATEST)
 
     return router
 

@@ -10,6 +10,9 @@ envelope by hand.
 ``UnitsOfWork`` opens units on the service's pool; operations are given one. The inbox
 consumer opens the unit of each consumed event itself (``UnitOfWork.inside``), in the
 transaction that also records the event in the inbox, and hands it to the handler.
+
+Whoever owns the transaction counts the business figures of the events once it has committed
+(``shared/business_metrics.py``): ``UnitsOfWork.begin`` here, the inbox consumer for handlers.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.audit import record_in
+from shared.business_metrics import count_committed
 from shared.events import Envelope, EventPayload, make_envelope
 from shared.outbox import Outbox
 
@@ -57,6 +61,7 @@ class UnitOfWork:
         self.origin = origin or Origin()
         self._outbox = outbox
         self._pending: list[Envelope] = []
+        self._written: list[Envelope] = []
         self._open = True
 
     def emit(
@@ -87,10 +92,16 @@ class UnitOfWork:
         """The events emitted so far and not yet written."""
         return list(self._pending)
 
+    @property
+    def written(self) -> list[Envelope]:
+        """The events written into the outbox so far: they commit or roll back with the transaction."""
+        return list(self._written)
+
     async def flush(self) -> None:
         """Write the emitted events into the outbox now (still inside the transaction)."""
         pending, self._pending = self._pending, []
         await self._outbox.add_events(self.conn, pending)
+        self._written += pending
 
     def close(self) -> None:
         """End the unit: from now on ``emit`` is refused (its events would never be written)."""
@@ -125,9 +136,11 @@ class UnitsOfWork:
     @asynccontextmanager
     async def begin(self, origin: Origin | None = None) -> AsyncIterator[UnitOfWork]:
         """A new transaction; commits with its events when the block ends, rolls back on an error."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            async with UnitOfWork.inside(conn, self.outbox, origin) as unit:
-                yield unit
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                async with UnitOfWork.inside(conn, self.outbox, origin) as unit:
+                    yield unit
+            count_committed(unit.written)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:

@@ -1,0 +1,132 @@
+"""The pure parts of observability: tracing configured by the OTEL_* variables, trace context in
+Kafka headers and log lines, label values kept bounded, and the region on every sample."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.trace import SpanKind
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared.business_metrics import OTHER, BoundedLabel
+from shared.metrics import exposition
+from shared.tracing import (
+    KernelTracer,
+    add_trace_ids,
+    chosen_exporters,
+    from_environment,
+    inject_into_headers,
+    span_from_headers,
+    span_from_traceparent,
+    traceparent_of,
+)
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environ, exporters", [
+    ({}, []),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, ["otlp"]),
+    ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, ["otlp"]),
+    ({"OTEL_TRACES_EXPORTER": "console"}, ["console"]),
+    ({"OTEL_TRACES_EXPORTER": "otlp, console"}, ["otlp", "console"]),
+    ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, []),
+])
+def test_nothing_is_exported_unless_an_exporter_or_an_otlp_endpoint_is_named(environ, exporters):
+    assert chosen_exporters(environ) == exporters
+
+
+def test_an_unknown_exporter_or_an_uninstalled_protocol_stops_the_service_at_start():
+    with pytest.raises(ValueError, match="jaeger"):
+        chosen_exporters({"OTEL_TRACES_EXPORTER": "jaeger"})
+    with pytest.raises(ValueError, match="grpc"):
+        from_environment("billing", "110000", {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+
+
+def test_without_an_exporter_no_span_is_made_but_ids_are_carried_to_the_logs_and_on():
+    tracing = from_environment("billing", "110000", {})
+    kernel = tracing.kernel_tracer()
+    assert not tracing.exporting and not kernel.recording
+
+    with tracing.provider.get_tracer("http").start_as_current_span("POST /v1/payments") as request:
+        assert not request.is_recording()
+        with kernel.span("outbox write") as written:
+            line = add_trace_ids(None, "info", {"event": "paid"})
+
+    assert written is request  # the request's context, carried: no span of its own
+    assert line["trace_id"] == f"{request.get_span_context().trace_id:032x}"
+    assert add_trace_ids(None, "info", {"event": "outside any span"}) == {"event": "outside any span"}
+    with kernel.continued("process", span_from_headers([]), kind=SpanKind.CONSUMER) as first, \
+            kernel.span("handle") as same:
+        assert first.get_span_context().is_valid and same is first  # a new trace's first, then carried
+
+
+def test_with_the_console_exporter_spans_are_recorded_under_the_services_name(monkeypatch):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    tracing = from_environment("billing", "310000", {"OTEL_TRACES_EXPORTER": "console"})
+
+    with tracing.kernel_tracer().span("outbox write", attributes=lambda: {"n": 1}) as span:
+        assert span.is_recording()
+    assert span.attributes == {"n": 1}
+    assert tracing.provider.resource.attributes["service.name"] == "billing"
+    assert tracing.provider.resource.attributes["shebao.region"] == "310000"
+
+
+# --- trace context ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("recording", [True, False], ids=["recorded", "carried"])
+def test_a_records_headers_carry_the_trace_from_the_outbox_row_to_the_consumer(recording):
+    kernel = from_environment("billing", "110000", {"OTEL_TRACES_EXPORTER": "console"} if recording else {}
+                              ).kernel_tracer()
+    headers = [("ce_type", b"PremiumDue")]
+
+    with kernel.span("outbox write") as written:
+        stored = traceparent_of(written)
+    publish = kernel.start_continued("publish", span_from_traceparent(stored), kind=SpanKind.PRODUCER)
+    inject_into_headers(headers, publish)
+    with kernel.continued("process", span_from_headers(headers), kind=SpanKind.CONSUMER) as processed:
+        pass
+
+    assert [name for name, _ in headers] == ["ce_type", "traceparent"]
+    assert processed.get_span_context().trace_id == written.get_span_context().trace_id
+    if recording:
+        assert publish.parent.span_id == written.get_span_context().span_id
+        assert processed.parent.span_id == publish.get_span_context().span_id
+
+
+def test_malformed_trace_context_starts_a_new_trace_and_tracestate_travels():
+    valid = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    for bad in (None, "", "garbage", "01" + valid[2:], "00-" + "0" * 32 + valid[35:]):
+        assert span_from_traceparent(bad) is None
+    parent = span_from_headers([("traceparent", valid.encode()), ("tracestate", b"vendor=1")])
+    span = KernelTracer().start_continued("x", parent, kind=SpanKind.CONSUMER)
+    headers: list = []
+    inject_into_headers(headers, span)
+    assert headers == [("traceparent", valid.encode()), ("tracestate", b"vendor=1")]
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+
+def test_channel_names_from_outside_become_at_most_a_bounded_set_of_plain_labels():
+    channel = BoundedLabel(limit=2)
+
+    assert channel("UnionPay ") == "unionpay"
+    assert channel("alipay") == "alipay"
+    assert channel("wechat") == OTHER  # the third distinct name
+    assert channel("unionpay") == "unionpay"
+    assert channel("银联 <script>") == OTHER
+
+
+def test_every_sample_carries_the_deployments_region_unless_it_names_its_own():
+    registry = CollectorRegistry()
+    Counter("shebao_things_total", "things", ["service"], registry=registry).labels("billing").inc()
+    Counter("shebao_bills_total", "bills", ["region"], registry=registry).labels("310000").inc(2)
+
+    exposed = exposition("110000", registry).decode()
+
+    samples = {s.name: s.labels for f in text_string_to_metric_families(exposed) for s in f.samples
+               if s.name.endswith("_total")}
+    assert samples == {"shebao_things_total": {"service": "billing", "region": "110000"},
+                       "shebao_bills_total": {"region": "310000"}}
