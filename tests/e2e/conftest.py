@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,18 @@ from tooling.journey import Platform as PlatformClient
 from tooling.launcher import Platform
 
 E2E_PREFIX = "e2e."
+
+
+@contextlib.contextmanager
+def serving(platform: Platform) -> Iterator[Platform]:
+    """The launcher's ``platform`` running (its services ready) for the block, stopped after it."""
+    platform.start_infrastructure()
+    platform.start_services()
+    try:
+        platform.wait_until_ready(timeout_s=60)
+        yield platform
+    finally:
+        platform.stop()
 
 
 @pytest.fixture(scope="session")
@@ -40,13 +53,8 @@ def platform(infrastructure) -> Iterator[Platform]:
             CLOCK_FILE_ENV: str(clock_file),
         },
     )
-    platform.start_infrastructure()
-    platform.start_services()
-    try:
-        platform.wait_until_ready(timeout_s=60)
+    with serving(platform):
         yield platform
-    finally:
-        platform.stop()
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ from tooling.journey import (
 from tooling.journey import Platform as PlatformClient
 from tooling.launcher import Platform
 
+from .conftest import serving
+
 pytestmark = pytest.mark.e2e
 
 ROLES = ("resident", "caseworker", "admin", "ops", "channel")
@@ -94,13 +96,8 @@ def fuzzed_platform(infrastructure) -> Iterator[Platform]:
             CLOCK_FILE_ENV: str(state_dir / "clock"),
         },
     )
-    platform.start_infrastructure()
-    platform.start_services()
-    try:
-        platform.wait_until_ready(timeout_s=60)
+    with serving(platform):
         yield platform
-    finally:
-        platform.stop()
 
 
 @pytest.fixture(scope="module")
