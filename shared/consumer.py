@@ -52,6 +52,7 @@ DATABASE_UNREACHABLE = (
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
 )
 DATABASE_RETRY_PAUSE_S = 1.0
+DATABASE_PROBE_TIMEOUT_S = 2.0
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -184,9 +185,9 @@ class EventConsumer:
                     outcome, written = await self._apply_in(conn, record, envelope)
                 count_committed(written)
                 return outcome
-            except DATABASE_UNREACHABLE as error:
-                await self._wait_for_database(error)
             except Exception as error:
+                if isinstance(error, DATABASE_UNREACHABLE) and not await self._database_answers():
+                    await self._wait_for_database(error)
                 reason = f"{type(error).__name__}: {error}"
                 with bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
                     log.warning("handler failed", event_type=envelope.type, attempt=attempt, error=reason)
@@ -196,6 +197,16 @@ class EventConsumer:
             log.error("handler failed for good; dead-lettering", event_type=envelope.type, attempts=attempt)
         await self.dead_letter(record, reason, attempts=max(attempt, 1))
         return "dead_lettered"
+
+    async def _database_answers(self) -> bool:
+        """Whether the database answers right now. An ``OSError`` or a timeout while it does was
+        the handler's own (a file, a call elsewhere): an attempt like any other, dead-lettered after
+        the last one, instead of a database outage retried for ever."""
+        try:
+            async with asyncio.timeout(DATABASE_PROBE_TIMEOUT_S), self.pool.acquire() as conn:
+                return bool(await conn.fetchval("SELECT true"))
+        except Exception:
+            return False
 
     async def _wait_for_database(self, error: Exception) -> None:
         """The database, not the record, is at fault: no attempt is spent and nothing is

@@ -141,6 +141,31 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_partition_moves
         await pair.producer.stop()
 
 
+async def test_an_os_error_of_the_handler_while_the_database_answers_is_dead_lettered(infrastructure, unique_name):
+    person = uuid.uuid4()
+    poison, after = a_withdrawal(person), a_withdrawal(person)  # same key: same partition
+
+    async def writes_a_file(uow: UnitOfWork, event: ApplicationWithdrawn) -> None:
+        if uow.origin.causation_id == poison.id:
+            raise OSError(28, "No space left on device")  # the handler's disk, not the database
+        await record_effect(uow, event)
+
+    pair = await start_pair(infrastructure, unique_name, handler=writes_a_file)
+    try:
+        await pair.write([poison])
+        await pair.write([after])
+
+        await eventually(lambda: _contains(pair, after.id))
+        dlq = dlq_topic(topic_for("enrollment", pair.prefix))
+        [dead] = await read_topic(infrastructure.bootstrap_servers, dlq, expected=1)
+        assert b"OSError: [Errno 28] No space left on device" in dict(dead.headers)["dlq_error"]
+        assert dead.value == poison.to_json_bytes()
+        assert poison.id not in await pair.effect_ids()
+    finally:
+        await pair.consumer.stop()
+        await pair.producer.stop()
+
+
 async def test_invalid_envelope_goes_straight_to_dead_letters(pair, infrastructure):
     topic = topic_for("enrollment", pair.prefix)
     bad = b'{"type": "ApplicationWithdrawn", "data": {"person_id": "not-a-uuid"}}'
