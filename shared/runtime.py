@@ -135,15 +135,18 @@ class ServiceRuntime:
         log.info("service started", topics=self.definition.consumed_topics(settings.topic_prefix))
 
     async def stop(self) -> None:
-        """Stop consuming (in-flight handlers finish), flush the relay, close connections."""
+        """Stop consuming (in-flight handlers finish), flush the relay if this replica leads it,
+        close connections."""
         if self.broker is not None:
             await self.broker.stop()
+        # only the leader publishes: a standby flushing too would race it and send rows twice
+        leading = self.relay is not None and self.relay.is_leader
         if self.relay is not None:
             self.relay.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.relay is not None and self.pool is not None:
+        if leading and self.pool is not None:
             with contextlib.suppress(Exception):
                 flushed = await asyncio.wait_for(self.relay.flush(), 10)
                 log.info("outbox flushed at shutdown", events=flushed)

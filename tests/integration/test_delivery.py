@@ -236,3 +236,36 @@ async def test_batch_handler_applies_runs_once_each_in_order(infrastructure, uni
     finally:
         await pair.consumer.stop()
         await pair.producer.stop()
+
+
+async def test_only_the_relay_leader_flushes_the_outbox_at_shutdown(infrastructure, unique_name):
+    replicas = [await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr",
+                                    prefix=f"{unique_name}.") for _ in range(2)]
+    flushed: list[int] = []
+    try:
+        await eventually(lambda: _one_leader(replicas))
+        for index, replica in enumerate(replicas):
+            replica.relay.flush = _recording(replica.relay.flush, flushed, index)
+        leader = next(index for index, replica in enumerate(replicas) if replica.relay.is_leader)
+        standby = 1 - leader
+
+        await replicas[standby].stop()
+        await replicas[leader].stop()
+    finally:
+        for replica in replicas:
+            if replica.pool is not None and not replica.pool.is_closing():
+                await replica.stop()
+
+    assert flushed == [leader]
+
+
+async def _one_leader(replicas) -> bool:
+    return sum(replica.relay.is_leader for replica in replicas) == 1
+
+
+def _recording(flush, calls: list[int], index: int):
+    async def recorded() -> int:
+        calls.append(index)
+        return await flush()
+
+    return recorded
