@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import structlog
@@ -20,7 +20,8 @@ from fastapi import Depends, Request
 
 from shared.audit import note_staff_request
 from shared.errors import ApiError
-from shared.jobs import JobRun, JobWindow, is_back_run, job_date_problems
+from shared.jobs import JobRun, is_back_run, job_date_problems
+from shared.periods import business_date, now_utc
 from shared.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -280,9 +281,11 @@ def _same_person(sub: str, person_id: str | uuid.UUID) -> bool:
         return False
 
 
-def authorize_job_run(body: JobRun, principal: Principal, today: date, window: JobWindow) -> str:
+def authorize_job_run(body: JobRun, principal: Principal, settings: Settings) -> str:
     """The region an operator's job run is for — theirs: 403 for another, 422 (``rule_violated``)
-    for a date outside the window; a back-run is logged with its reason and who asked."""
+    for a date outside the deployment's window around today (in its time zone); a back-run is
+    logged with its reason and who asked."""
+    today, window = business_date(now_utc(), settings.tz), settings.job_window
     region = body.region or principal.region
     if region != principal.region:
         raise forbidden(f"this token is scoped to region {principal.region}")

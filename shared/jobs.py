@@ -50,7 +50,7 @@ def job_date_problems(as_of: date, today: date, back_run_reason: str | None,
         return [("body.as_of", f"at most {window.ahead_days} days ahead of today ({today}): {latest} or earlier")]
     if as_of < EARLIEST:
         return [("body.as_of", f"no run before {EARLIEST}")]
-    if as_of < today - timedelta(days=window.behind_days) and back_run_reason is None:
+    if is_back_run(as_of, today, window) and back_run_reason is None:
         return [("body.back_run_reason", f"a run more than {window.behind_days} days back is a back-run: "
                                          "say why in back_run_reason")]
     return []

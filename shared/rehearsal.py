@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from shared.events import Envelope
 from shared.outbox import Outbox
 from shared.unit_of_work import Origin, UnitOfWork, UnitsOfWork
 
@@ -34,16 +33,16 @@ class Rehearsal(UnitsOfWork):
         self.conn = conn
         self.outbox = outbox
         self._turn = asyncio.Lock()  # one connection: one unit at a time
-        self.events: list[Envelope] = []
 
     @asynccontextmanager
     async def begin(self, origin: Origin | None = None) -> AsyncIterator[UnitOfWork]:
         """A savepoint: its changes stay visible to the rest of the rehearsal, until the rollback."""
         async with self._turn, self.conn.transaction():
+            # not UnitOfWork.inside: a staff action rehearsed is audited once answered, not in this
+            # transaction, which is rolled back
             unit = UnitOfWork(self.conn, self.outbox, origin)
             try:
                 yield unit
-                self.events += unit.emitted
                 await unit.flush()
             finally:
                 unit.close()

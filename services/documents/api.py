@@ -19,7 +19,6 @@ from services.documents.operations import reading, retention, reviews, uploads
 from shared.auth import Principal, authorize_job_run, require_role
 from shared.events import Material, RejectionReason
 from shared.jobs import JobRun
-from shared.periods import business_date, now_utc
 from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -132,7 +131,7 @@ async def retention_purge(
     """Purge the materials past retention on ``as_of`` in the caller's region (the job the service
     runs daily). ``dry_run`` reports what would be purged and changes nothing."""
     settings = runtime.settings
-    region = authorize_job_run(body, principal, business_date(now_utc(), settings.tz), settings.job_window)
+    region = authorize_job_run(body, principal, settings)
     report = await retention.purge_expired(
         runtime.units, storage, as_of=body.as_of, retention_years=settings.documents_retention_years,
         timezone=settings.timezone, ran_by=principal.sub, region=region, dry_run=body.dry_run,

@@ -22,7 +22,6 @@ from services.notifications.views import (
 from shared.auth import Principal, authorize_job_run, ensure_person_access, require_role
 from shared.errors import ApiError
 from shared.jobs import JobRun
-from shared.periods import business_date, now_utc
 from shared.runtime import ServiceRuntime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
@@ -99,8 +98,7 @@ async def post_reminder_scan(
 ) -> ReminderScanOut:
     """The daily due-date reminders for business date ``as_of`` in the caller's region; running it
     again adds nothing. ``dry_run`` counts them and records nothing."""
-    today = business_date(now_utc(), runtime.settings.tz)
-    region = authorize_job_run(body, principal, today, runtime.settings.job_window)
+    region = authorize_job_run(body, principal, runtime.settings)
     created = await reminders.scan(runtime.units, body.as_of, region, dry_run=body.dry_run)
     return reminder_scan_out(body.as_of, created, dry_run=body.dry_run)
 
