@@ -5,7 +5,12 @@ event id in the service's ``inbox``; a record seen before is acknowledged and do
 nothing. A handler that raises is retried with backoff; after ``max_attempts`` the
 record goes to ``<topic>.dlq`` with the error and the partition moves on. Offsets are
 committed by FastStream only after the whole batch has been handled (and, on an
-unexpected error, the batch is rewound and delivered again).
+unexpected error, the batch is rewound and delivered again). Where a record was
+dead-lettered is kept (``dead_lettered``), so that a batch delivered again never
+dead-letters it twice nor applies it after all.
+
+The events the handlers of a batch emit are written into the outbox once, at the end of the
+batch's transaction (``DeferredOutbox``): its per-key locks are taken in one sorted order.
 
 Tracing: each record applied is a ``process <topic>`` span, a child of the trace context in
 its headers, around a ``handle <EventType>`` span for its handler; a batch handler's one span
@@ -38,7 +43,7 @@ from shared.events import Envelope, InvalidEvent, decode_envelope
 from shared.events.topics import TYPE_HEADER, dlq_topic
 from shared.handlers import BoundHandler, handles_batches
 from shared.logging import bind_event_context
-from shared.outbox import Outbox
+from shared.outbox import DeferredOutbox, Outbox
 from shared.unit_of_work import Origin, UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -121,6 +126,7 @@ class EventConsumer:
         each with its own retries, so one bad record costs only itself.
         """
         decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        records = await self._not_dead_lettered(list(records))
         for record in records:
             envelope = await self._decode_or_dead_letter(record)
             if envelope is not None:
@@ -139,6 +145,25 @@ class EventConsumer:
             ]
         for (_, envelope), outcome in zip(decoded, outcomes, strict=True):
             metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, outcome).inc()
+
+    async def _not_dead_lettered(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+        """``records`` but for those dead-lettered already (a batch delivered again)."""
+        if not records:
+            return records
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT d.topic, d.kafka_partition, d.kafka_offset FROM dead_lettered AS d
+                   JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS batch (topic, kafka_partition, kafka_offset)
+                   USING (topic, kafka_partition, kafka_offset)""",
+                [record.topic for record in records], [record.partition for record in records],
+                [record.offset for record in records],
+            )
+        done = {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
+        for record in records:
+            if (record.topic, record.partition, record.offset) in done:
+                log.info("record dead-lettered before; not again", topic=record.topic, partition=record.partition,
+                         offset=record.offset)
+        return [record for record in records if (record.topic, record.partition, record.offset) not in done]
 
     async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Envelope | None:
         """The record's envelope if this service handles it; invalid ones go to the DLQ."""
@@ -161,6 +186,7 @@ class EventConsumer:
         outcomes = []
         to_apply: list[tuple[int, ConsumerRecord, Envelope]] = []
         written: list[Envelope] = []
+        outbox = DeferredOutbox(self.outbox)
         async with self.pool.acquire() as conn, conn.transaction():
             new_ids = await _record_in_inbox(conn, decoded)
             for index, (record, envelope) in enumerate(decoded):
@@ -171,8 +197,9 @@ class EventConsumer:
                 else:
                     outcomes.append("duplicate")
             for progress.index, run in _runs(to_apply, self.handlers):
-                written += await self._run_handler(conn, run)
+                written += await self._run_handler(conn, run, outbox)
             progress.index = -1
+            await outbox.write(conn)
         count_committed(written)
         return outcomes
 
@@ -227,10 +254,10 @@ class EventConsumer:
         )
         if not first_time:
             return "duplicate", []
-        return "applied", await self._run_handler(conn, [(record, envelope)])
+        return "applied", await self._run_handler(conn, [(record, envelope)], self.outbox)
 
-    async def _run_handler(self, conn: asyncpg.Connection, run: list[tuple[ConsumerRecord, Envelope]]
-                           ) -> list[Envelope]:
+    async def _run_handler(self, conn: asyncpg.Connection, run: list[tuple[ConsumerRecord, Envelope]],
+                           outbox: Outbox | DeferredOutbox) -> list[Envelope]:
         """Apply a run of events of one type: one call for a batch handler, else one call each.
         Returns the events the handler calls wrote (to be counted once the transaction commits)."""
         started = time.perf_counter()
@@ -239,14 +266,14 @@ class EventConsumer:
         written: list[Envelope] = []
         if handles_batches(handler):
             with self._batch_span(event_type, run):
-                async with UnitOfWork.inside(conn, self.outbox) as unit:
+                async with UnitOfWork.inside(conn, outbox) as unit:
                     await handler(unit, [envelope for _, envelope in run])
             written += unit.written
         else:
             for record, envelope in run:
                 with self._event_spans(record, envelope), \
                         bind_event_context(event_id=str(envelope.id), correlation_id=str(envelope.correlationid)):
-                    async with UnitOfWork.inside(conn, self.outbox, Origin.of_event(envelope)) as unit:
+                    async with UnitOfWork.inside(conn, outbox, Origin.of_event(envelope)) as unit:
                         await handler(unit, envelope.data)
                 written += unit.written
         elapsed = (time.perf_counter() - started) / len(run)
@@ -294,7 +321,11 @@ class EventConsumer:
             yield
 
     async def dead_letter(self, record: ConsumerRecord, reason: str, *, attempts: int) -> None:
-        """Send ``record`` unchanged to its topic's DLQ, with why and where it failed in headers."""
+        """Send ``record`` unchanged to its topic's DLQ, with why and where it failed in headers.
+
+        Once per record: where it was read is kept in the transaction that waits for the DLQ's
+        acknowledgement, and a record kept there already is not sent again.
+        """
         headers = list(record.headers or ()) + [
             ("dlq_error", reason[:2000].encode()),
             ("dlq_original_topic", record.topic.encode()),
@@ -304,8 +335,16 @@ class EventConsumer:
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
         ]
-        await self.producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
-                                          headers=headers)
+        async with self.pool.acquire() as conn, conn.transaction():
+            first_time = await conn.fetchval(
+                "INSERT INTO dead_lettered (topic, kafka_partition, kafka_offset, reason) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT DO NOTHING RETURNING true",
+                record.topic, record.partition, record.offset, reason[:2000],
+            )
+            if not first_time:
+                return
+            await self.producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                              headers=headers)
         metrics.EVENTS_DEAD_LETTERED.labels(self.config.service).inc()
 
 

@@ -25,6 +25,9 @@ OUTBOX_PENDING = Gauge("shebao_outbox_pending", "Outbox rows not yet published",
 OUTBOX_OLDEST_PENDING_AGE = Gauge(
     "shebao_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
+OUTBOX_PARKED = Gauge(
+    "shebao_outbox_parked", "Outbox rows parked after the broker refused them (status failed)", ["service"]
+)
 RELAY_FAILURES = Counter("shebao_outbox_relay_failures_total", "Failed publish attempts of the relay", ["service"])
 HANDLER_LATENCY = Histogram(
     "shebao_handler_seconds", "Time to apply one consumed event, transaction included",

@@ -5,7 +5,17 @@ change that was rolled back.
 Per-key order: ``add_events`` takes a transaction-scoped advisory lock on every
 partition key it writes, so two transactions writing events of the same person are
 serialised and their rows' sequence numbers follow their commit order. The relay
-publishes pending rows by sequence number.
+publishes pending rows by sequence number. The locks of one write are taken by one
+statement in one sorted order, and are the schema's own (two services writing about the
+same person never wait for each other); a transaction of many units (the consumer's batch)
+writes through a ``DeferredOutbox``, so it too takes its locks once, sorted, at its end —
+two writers can never hold some keys each and wait for the other's.
+
+Parking: a row the broker refuses for a reason of its own (too large, a topic it refuses) is
+retried on later passes, and after ``max_refusals`` parked (status ``failed``, with its
+error) so that the rest go on; later rows of its partition key wait behind it, keeping that
+key's order, until an operator re-publishes it (``shebao outbox``). An outage of the broker
+is not a refusal and parks nothing.
 
 Tracing: each write is an ``outbox write`` span whose context is stored on its rows
 (``traceparent``); the relay publishes each row in a ``publish <topic>`` span, a child of
@@ -23,6 +33,7 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, KafkaTimeoutError, ProducerClosed
 from opentelemetry.trace import Span, SpanKind, StatusCode
 
 from shared import metrics, tracing
@@ -56,13 +67,15 @@ class Outbox:
                     "shebao.event_types": sorted({envelope.type for envelope in envelopes})}
 
         with self.tracer.span("outbox write", attributes=attributes) as span:
-            await self._insert(conn, envelopes, tracing.traceparent_of(span))
+            await self.insert(conn, envelopes, [tracing.traceparent_of(span)] * len(envelopes))
 
-    async def _insert(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope], traceparent: str | None) -> None:
+    async def insert(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope],
+                     traceparents: Sequence[str | None]) -> None:
+        """Lock the envelopes' partition keys (sorted, in this schema's key space) and insert the rows."""
         keys = [envelope.partition_key().decode() for envelope in envelopes]
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k "
-            "FROM unnest($1::text[]) AS x ORDER BY 1) AS keys",
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, hashtext(current_schema())) "
+            "AS k FROM unnest($1::text[]) AS x ORDER BY 1) AS keys",
             keys,
         )
         await conn.execute(
@@ -73,12 +86,40 @@ class Outbox:
             [topic_for(envelope.source, self.topic_prefix) for envelope in envelopes],
             keys,
             [envelope.to_json_bytes() for envelope in envelopes],
-            [traceparent] * len(envelopes),
+            list(traceparents),
         )
 
     async def add(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         """Add one envelope (see ``add_events``)."""
         await self.add_events(conn, [envelope])
+
+
+class DeferredOutbox:
+    """The outbox of a transaction shared by many units of work (the consumer's batch).
+
+    Each unit's events are kept with the trace context of their ``outbox write`` span, and
+    ``write`` inserts them all at the end of the transaction, in the order they were emitted:
+    the transaction takes its per-key locks once, sorted, instead of one unit at a time in
+    the order of its events — the cause of deadlocks beside a job writing the same people.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self._envelopes: list[Envelope] = []
+        self._traceparents: list[str | None] = []
+
+    async def add_events(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+        if not envelopes:
+            return
+        with self.outbox.tracer.span("outbox write") as span:
+            self._envelopes += envelopes
+            self._traceparents += [tracing.traceparent_of(span)] * len(envelopes)
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        """Insert everything added so far, inside ``conn``'s open transaction."""
+        if self._envelopes:
+            await self.outbox.insert(conn, self._envelopes, self._traceparents)
+        self._envelopes, self._traceparents = [], []
 
 
 @dataclass
@@ -91,6 +132,7 @@ class RelayConfig:
     retention: timedelta = timedelta(days=7)
     backoff_max_s: float = 5.0
     publish_timeout_s: float = 15.0
+    max_refusals: int = 5
 
 
 class OutboxRelay:
@@ -140,20 +182,60 @@ class OutboxRelay:
         return total
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns the number published."""
-        async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT seq, event_id, event_type, topic, partition_key, envelope, traceparent FROM outbox "
-                "WHERE status = 'pending' ORDER BY seq LIMIT $1",
-                self.config.batch_size,
-            )
+        """Publish one batch of pending rows; returns the number published.
+
+        When the batch fails for a reason of the broker's (unreachable, timing out) the rows stay
+        pending and the error is raised, for the caller to retry. When it fails otherwise, the rows
+        are sent one by one: the ones at fault are refused (and parked after ``max_refusals``).
+        """
+        rows = await self._pending_rows()
         if not rows:
             return 0
         try:
             await asyncio.wait_for(self._send(rows), self.config.publish_timeout_s)
         except Exception as error:
-            await self._record_failure(rows, error)
-            raise
+            if broker_unavailable(error):
+                await self._record_failure(rows, error)
+                raise
+            return await self._publish_one_by_one(rows)
+        await self._mark_sent(rows)
+        return len(rows)
+
+    async def _pending_rows(self) -> list[asyncpg.Record]:
+        """The next pending rows by sequence, but for those waiting behind a parked row of their key."""
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(
+                "SELECT seq, event_id, event_type, topic, partition_key, envelope, traceparent FROM outbox AS o "
+                "WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS parked "
+                "WHERE parked.status = 'failed' AND parked.partition_key = o.partition_key) "
+                "ORDER BY seq LIMIT $1",
+                self.config.batch_size,
+            )
+
+    async def _publish_one_by_one(self, rows: Sequence[asyncpg.Record]) -> int:
+        """Send each row alone, in order; a refused row holds back the later rows of its key."""
+        sent: list[asyncpg.Record] = []
+        held_keys: set[str] = set()
+        try:
+            for row in rows:
+                if row["partition_key"] in held_keys:
+                    continue
+                try:
+                    await asyncio.wait_for(self._send([row]), self.config.publish_timeout_s)
+                except Exception as error:
+                    if broker_unavailable(error):
+                        await self._record_failure([row], error)
+                        raise
+                    held_keys.add(row["partition_key"])
+                    await self._refuse(row, error)
+                    continue
+                sent.append(row)
+        finally:
+            if sent:
+                await self._mark_sent(sent)
+        return len(sent)
+
+    async def _mark_sent(self, rows: Sequence[asyncpg.Record]) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL "
@@ -161,7 +243,25 @@ class OutboxRelay:
                 [row["seq"] for row in rows],
             )
         metrics.EVENTS_PUBLISHED.labels(self.config.service).inc(len(rows))
-        return len(rows)
+
+    async def _refuse(self, row: asyncpg.Record, error: Exception) -> None:
+        """Count a refusal of ``row``; at the last one it is parked."""
+        reason = f"{type(error).__name__}: {error}"[:500]
+        async with self.pool.acquire() as conn:
+            status = await conn.fetchval(
+                "UPDATE outbox SET attempts = attempts + 1, refusals = refusals + 1, last_error = $2, "
+                "status = CASE WHEN refusals + 1 >= $3 THEN 'failed' ELSE status END "
+                "WHERE seq = $1 RETURNING status",
+                row["seq"], reason, self.config.max_refusals,
+            )
+        metrics.RELAY_FAILURES.labels(self.config.service).inc()
+        if status == "failed":
+            metrics.OUTBOX_PARKED.labels(self.config.service).inc()
+            log.error("outbox row parked: the broker refuses it", seq=row["seq"], event_type=row["event_type"],
+                      topic=row["topic"], error=reason, refusals=self.config.max_refusals)
+        else:
+            log.warning("outbox row refused; will retry", seq=row["seq"], event_type=row["event_type"],
+                        error=reason)
 
     async def purge_sent(self) -> int:
         """Delete sent rows older than the retention window; returns how many."""
@@ -178,8 +278,10 @@ class OutboxRelay:
                 "SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS age "
                 "FROM outbox WHERE status = 'pending'"
             )
+            parked = await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'failed'")
         metrics.OUTBOX_PENDING.labels(self.config.service).set(row["pending"])
         metrics.OUTBOX_OLDEST_PENDING_AGE.labels(self.config.service).set(float(row["age"] or 0))
+        metrics.OUTBOX_PARKED.labels(self.config.service).set(parked)
 
     async def _run_as_leader(self) -> None:
         listener = await connect(self.config.database_url, self.config.schema)
@@ -274,3 +376,12 @@ class OutboxRelay:
 
     def _backoff(self, failures: int) -> float:
         return min(self.config.backoff_max_s, 0.1 * 2 ** min(failures, 10))
+
+
+def broker_unavailable(error: BaseException) -> bool:
+    """Whether a failed send is the broker's (unreachable, timing out, a transient state): the
+    rows wait for it. Otherwise the broker or the client refused what was sent (too large, a
+    topic it refuses): a refusal of those rows."""
+    if isinstance(error, asyncio.TimeoutError | OSError | KafkaTimeoutError | ProducerClosed):
+        return True
+    return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))

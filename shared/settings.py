@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     outbox_retention_days: int = 7
     outbox_retry_backoff_max_s: float = 5.0
+    # refusals of a row by the broker (not outages) before it is parked and the rest go on
+    outbox_max_refusals: int = Field(default=5, ge=1)
 
     consumer_max_attempts: int = 5
     consumer_retry_backoff_s: float = 0.1

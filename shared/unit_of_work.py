@@ -28,7 +28,7 @@ import asyncpg
 from shared.audit import record_in
 from shared.business_metrics import count_committed
 from shared.events import Envelope, EventPayload, make_envelope
-from shared.outbox import Outbox
+from shared.outbox import DeferredOutbox, Outbox
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ class Origin:
 class UnitOfWork:
     """One open transaction (``conn``) and the events emitted in it, written at commit."""
 
-    def __init__(self, conn: asyncpg.Connection, outbox: Outbox, origin: Origin | None = None) -> None:
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox | DeferredOutbox, origin: Origin | None = None
+                 ) -> None:
         self.conn = conn
         self.origin = origin or Origin()
         self._outbox = outbox
@@ -109,7 +110,7 @@ class UnitOfWork:
 
     @classmethod
     @asynccontextmanager
-    async def inside(cls, conn: asyncpg.Connection, outbox: Outbox, origin: Origin | None = None
+    async def inside(cls, conn: asyncpg.Connection, outbox: Outbox | DeferredOutbox, origin: Origin | None = None
                      ) -> AsyncIterator[UnitOfWork]:
         """A unit in a transaction the caller already opened on ``conn`` (the inbox consumer's);
         its events are written when the block ends without an error."""

@@ -206,9 +206,16 @@ def _updating(bar):
 
 def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    republish = actions.add_parser("republish", help="re-emit events the service sent since T")
+    status = actions.add_parser("status", help="pending rows, and the parked ones with their errors")
+    status.add_argument("service", choices=SERVICE_NAMES, metavar="SERVICE", help=", ".join(SERVICE_NAMES))
+    status.add_argument("--schema", help="the service's schema (default: the service's name)")
+    json_argument(status)
+    connection_arguments(status, database=True)
+    republish = actions.add_parser("republish", help="re-emit events the service sent since T, or parked rows")
     republish.add_argument("service", choices=SERVICE_NAMES, metavar="SERVICE", help=", ".join(SERVICE_NAMES))
-    republish.add_argument("--since", type=aware_time, required=True, metavar="T", help="sent at or after T")
+    which = republish.add_mutually_exclusive_group(required=True)
+    which.add_argument("--since", type=aware_time, metavar="T", help="sent at or after T")
+    which.add_argument("--parked", action="store_true", help="the parked rows (once their cause is fixed)")
     republish.add_argument("--until", type=aware_time, metavar="T", help="sent before T")
     republish.add_argument("--type", action="append", metavar="EVENT", dest="event_types",
                            help="only this event type (repeatable)")
@@ -218,26 +225,46 @@ def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
     connection_arguments(republish, database=True)
 
 
-@command("outbox", "`outbox republish SERVICE --since T`: re-emit sent events from the service's outbox retention.",
-         _outbox_arguments)
+@command("outbox", "`outbox status SERVICE`: pending and parked rows; `outbox republish SERVICE --since T | "
+         "--parked`: re-emit sent events, or put parked rows back in line.", _outbox_arguments)
 def outbox_command(args: argparse.Namespace) -> int:
+    if args.action == "status":
+        return _outbox_status(args)
+    if args.parked and (args.until is not None or args.event_types):
+        return usage_error("outbox republish", "--parked takes neither --until nor --type")
     unknown = sorted(set(args.event_types or ()) - set(EVENT_TYPES))
     if unknown:
         return usage_error("outbox republish", f"unknown event type(s): {', '.join(unknown)}")
-    if args.until is not None and args.until <= args.since:
+    if args.until is not None and args.since is not None and args.until <= args.since:
         return usage_error("outbox republish", "--until must be after --since")
 
     async def work() -> int:
-        result = await showing_elapsed(f"marking {args.service}'s events pending", outbox.republish(
-            settings_for(args), args.schema or args.service, args.since, until=args.until,
-            event_types=args.event_types, dry_run=args.dry_run))
+        schema = args.schema or args.service
+        if args.parked:
+            marking = outbox.republish_parked(settings_for(args), schema, dry_run=args.dry_run)
+        else:
+            marking = outbox.republish(settings_for(args), schema, args.since, until=args.until,
+                                       event_types=args.event_types, dry_run=args.dry_run)
+        result = await showing_elapsed(f"marking {args.service}'s events pending", marking)
         if args.json:
             print_json(outbox.republished_as_json(args.service, result))
         else:
-            print(outbox.format_republished(args.service, result))
+            print(outbox.format_republished(args.service, result, parked=args.parked))
         return 0
 
     return run("outbox republish", work())
+
+
+def _outbox_status(args: argparse.Namespace) -> int:
+    async def work() -> int:
+        result = await outbox.status(settings_for(args), args.schema or args.service)
+        if args.json:
+            print_json(outbox.status_as_json(args.service, result))
+        else:
+            print(outbox.format_status(args.service, result))
+        return 0
+
+    return run("outbox status", work())
 
 
 # --- rebuild-projection -----------------------------------------------------------------

@@ -1,4 +1,12 @@
-"""``shebao outbox republish``: re-emit events a service already sent, from its outbox retention.
+"""``shebao outbox``: what a service's outbox holds (``status``: pending, parked rows with their
+errors), and ``republish``: re-emit events it already sent, or put parked rows back in line.
+
+A row is parked (status ``failed``) after the broker refused it ``outbox_max_refusals`` times
+for a reason of its own (too large, a topic it refuses); later rows of its partition key wait
+behind it. Once the cause is fixed, ``republish --parked`` sets it pending again, refusals
+reset, and the relay sends it before the rows that waited.
+
+``republish`` of sent rows: re-emit events a service already sent, from its outbox retention.
 
 The rows are set back to ``pending``; the service's own outbox relay publishes them again,
 in sequence order, with the same key and headers as the first time. So it works the same
@@ -10,8 +18,10 @@ older ones are gone and cannot be re-emitted this way (replay the topic instead)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+import asyncpg
 
 from shared.db import check_schema_name
 from shared.settings import Settings
@@ -30,6 +40,106 @@ class Republished:
         return sum(self.by_topic.values())
 
 
+@dataclass(frozen=True)
+class ParkedRow:
+    seq: int
+    event_id: str
+    event_type: str
+    topic: str
+    partition_key: str
+    created_at: datetime
+    refusals: int
+    error: str
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    schema: str
+    pending: int
+    oldest_pending_s: float
+    held_behind_parked: int
+    parked: list[ParkedRow] = field(default_factory=list)
+
+
+async def status(settings: Settings, schema: str, *, limit: int = 100) -> OutboxStatus:
+    """What ``schema``'s outbox holds now: pending rows, the parked ones with their errors, and
+    how many pending rows wait behind a parked row of their key."""
+    conn = await _outbox_connection(settings, schema)
+    try:
+        counts = await conn.fetchrow(
+            """SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+                      coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending')), 0)
+                          AS oldest,
+                      count(*) FILTER (WHERE status = 'pending' AND partition_key IN (
+                          SELECT partition_key FROM outbox WHERE status = 'failed')) AS held
+               FROM outbox WHERE status <> 'sent'"""
+        )
+        rows = await conn.fetch(
+            "SELECT seq, event_id, event_type, topic, partition_key, created_at, refusals, last_error FROM outbox "
+            "WHERE status = 'failed' ORDER BY seq LIMIT $1", limit,
+        )
+    finally:
+        await conn.close()
+    parked = [ParkedRow(row["seq"], str(row["event_id"]), row["event_type"], row["topic"], row["partition_key"],
+                        row["created_at"], row["refusals"], row["last_error"] or "") for row in rows]
+    return OutboxStatus(schema, counts["pending"], float(counts["oldest"]), counts["held"], parked)
+
+
+async def republish_parked(settings: Settings, schema: str, *, dry_run: bool = False) -> Republished:
+    """Put the parked rows of ``schema`` back in line: pending again, refusals reset."""
+    conn = await _outbox_connection(settings, schema)
+    try:
+        if dry_run:
+            rows = await conn.fetch("SELECT topic, count(*) AS n FROM outbox WHERE status = 'failed' GROUP BY topic")
+        else:
+            async with conn.transaction():
+                rows = await conn.fetch(
+                    """WITH again AS (
+                            UPDATE outbox SET status = 'pending', refusals = 0 WHERE status = 'failed' RETURNING topic)
+                        SELECT topic, count(*) AS n FROM again GROUP BY topic""")
+                await _wake_relay(conn, schema)
+    finally:
+        await conn.close()
+    return Republished(schema, {row["topic"]: row["n"] for row in sorted(rows, key=lambda r: r["topic"])}, dry_run)
+
+
+def status_as_json(service: str, result: OutboxStatus) -> dict:
+    return {
+        "service": service, "schema": result.schema, "pending": result.pending,
+        "oldest_pending_seconds": round(result.oldest_pending_s, 3), "held_behind_parked": result.held_behind_parked,
+        "parked": [{"seq": row.seq, "event_id": row.event_id, "event_type": row.event_type, "topic": row.topic,
+                    "partition_key": row.partition_key, "created_at": row.created_at.isoformat(),
+                    "refusals": row.refusals, "error": row.error} for row in result.parked],
+    }
+
+
+def format_status(service: str, result: OutboxStatus) -> str:
+    lines = [f"{service} ({result.schema}.outbox): {result.pending} pending "
+             f"(oldest {result.oldest_pending_s:.1f} s), {len(result.parked)} parked"]
+    if result.held_behind_parked:
+        lines.append(f"  {result.held_behind_parked} pending row(s) wait behind a parked row of their key")
+    for row in result.parked:
+        lines.append(f"  seq {row.seq} {row.event_type} → {row.topic} (key {row.partition_key}), "
+                     f"refused {row.refusals}×: {row.error}")
+    if result.parked:
+        lines.append(f"fix the cause, then: shebao outbox republish {service} --parked")
+    return "\n".join(lines)
+
+
+async def _outbox_connection(settings: Settings, schema: str) -> asyncpg.Connection:
+    check_schema_name(schema)
+    conn = await ops_connection(settings, schema)
+    if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is None:
+        await conn.close()
+        raise OpsError(f"schema {schema} has no outbox table: is the service migrated, or is it another --schema?")
+    return conn
+
+
+async def _wake_relay(conn: asyncpg.Connection, schema: str) -> None:
+    # the NOTIFY trigger fires on INSERT only; wake a running relay now rather than at its next poll
+    await conn.execute("SELECT pg_notify($1, '')", f"{schema}_outbox")
+
+
 _SELECTION = "status = 'sent' AND sent_at >= $1 AND ($2::timestamptz IS NULL OR sent_at < $2) " \
              "AND ($3::text[] IS NULL OR event_type = ANY($3))"
 
@@ -44,11 +154,8 @@ async def republish(
     dry_run: bool = False,
 ) -> Republished:
     """Mark the outbox rows of ``schema`` sent in [since, until) (of ``event_types``) pending again."""
-    check_schema_name(schema)
-    conn = await ops_connection(settings, schema)
+    conn = await _outbox_connection(settings, schema)
     try:
-        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is None:
-            raise OpsError(f"schema {schema} has no outbox table: is the service migrated, or is it another --schema?")
         arguments = (since, until, event_types or None)
         if dry_run:
             rows = await conn.fetch(
@@ -62,8 +169,7 @@ async def republish(
                         SELECT topic, count(*) AS n FROM again GROUP BY topic""",
                     *arguments,
                 )
-                # the NOTIFY trigger fires on INSERT only; wake a running relay now rather than at its next poll
-                await conn.execute("SELECT pg_notify($1, '')", f"{schema}_outbox")
+                await _wake_relay(conn, schema)
     finally:
         await conn.close()
     return Republished(schema, {row["topic"]: row["n"] for row in sorted(rows, key=lambda r: r["topic"])}, dry_run)
@@ -74,8 +180,10 @@ def republished_as_json(service: str, result: Republished) -> dict:
             "by_topic": result.by_topic}
 
 
-def format_republished(service: str, result: Republished) -> str:
+def format_republished(service: str, result: Republished, *, parked: bool = False) -> str:
     verb = "would re-emit" if result.dry_run else "re-emitting"
+    if not result.count and parked:
+        return f"{service}: no parked rows in {result.schema}.outbox"
     if not result.count:
         return f"{service}: no sent events in that window of the outbox ({result.schema}.outbox)"
     lines = [f"{service}: {verb} {result.count} event(s) from {result.schema}.outbox"]
