@@ -344,6 +344,23 @@ class RefundIssued(EventPayload):
     person_id: PersonId
     amount: NonNegativeMoney = Field(description="Amount returned (CNY)")
     reason: Text = Field(description="Why")
+    channel: Text | None = Field(default=None, description="Channel the money goes back through (that of its payments)")
+    voucher_no: Text | None = Field(default=None, description="Number of the signed refund voucher")
+    credit_balance: NonNegativeMoney | None = Field(default=None, description="The person's credit left after it (CNY)")
+
+
+class CertificateIssued(EventPayload):
+    """A certificate of contribution (参保缴费证明) was issued and can be verified by its number."""
+
+    source_service = "billing"
+
+    certificate_id: UUID = Field(description="Id of the certificate")
+    certificate_no: Text = Field(description="Number of the certificate, for public verification")
+    person_id: PersonId
+    first_month: Month = Field(description="First month the certificate covers")
+    last_month: Month = Field(description="Last month the certificate covers")
+    programmes: Programmes = Field(description="Programmes it covers")
+    language: Language = Field(description="Language it is rendered in")
 
 
 # notifications
@@ -387,6 +404,7 @@ register_event_types(
     PaymentOverdue,
     ArrearsSettled,
     RefundIssued,
+    CertificateIssued,
     NotificationDelivered,
     NotificationFailed,
 )

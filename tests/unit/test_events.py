@@ -14,6 +14,7 @@ from shared.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     ArrearsSettled,
+    CertificateIssued,
     ContributionRepriced,
     DocumentReceived,
     DocumentsRejected,
@@ -177,6 +178,15 @@ SAMPLES: dict[str, EventPayload] = {
         ),
         ArrearsSettled(person_id=PERSON, programmes=["pension"], settled_at=PAID_AT),
         RefundIssued(refund_id=uuid4(), person_id=PERSON, amount="87.40", reason="credit returned on termination"),
+        CertificateIssued(
+            certificate_id=uuid4(),
+            certificate_no="CERT-310000-2026-000001",
+            person_id=PERSON,
+            first_month="2026-01",
+            last_month="2026-12",
+            programmes=["pension", "medical_resident"],
+            language="zh-CN",
+        ),
         NotificationDelivered(
             notification_id=uuid4(), person_id=PERSON, channel="sms", template="premium_due", caused_by=uuid4()
         ),
