@@ -11,12 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.billing import views
 from services.billing.domain.policy import Policy
+from services.billing.domain.refunds import RefundReason
 from services.billing.operations import lookups
 from services.billing.operations.billing_run import run_billing
 from services.billing.operations.common import Conflict, OutOfScope, Rejected
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment
 from services.billing.operations.policies import policies_in_force, publish_policy
+from services.billing.operations.refunds import RefundRequest, refund_credit, refunds_of
 from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_keys
 from shared.auth import (
     Principal,
@@ -80,6 +82,14 @@ class PresentedVoucher(_Body):
     signature: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     # the voucher's key_id, if the presenter has it; without it every published key is tried
     key_id: Label | None = None
+
+
+class RefundAsked(_Body):
+    # the caller's own id for this request: the same id again is the same refund
+    request_id: Label
+    # omitted: all the credit
+    amount: NonNegativeMoney | None = None
+    reason: RefundReason
 
 
 def _today(runtime: ServiceRuntime) -> date:
@@ -255,7 +265,8 @@ async def get_bills(
     """The person's bills (newest first): lines, what is paid, what is still owed today."""
     await _person_region(runtime, person_id, principal, allow_channel=True)
     bills = await lookups.bills_of(runtime.units, person_id, status, _today(runtime))
-    return {"person_id": str(person_id), "bills": [views.bill(bill) for bill in bills]}
+    return {"person_id": str(person_id), "bills": [views.bill(bill) for bill in bills],
+            "refunds": await refunds_of(runtime, person_id)}
 
 
 @router.get("/persons/{person_id}/statement")
@@ -276,3 +287,38 @@ async def get_person_vouchers(
     """Every voucher of the person, newest first."""
     await _person_region(runtime, person_id, principal, allow_channel=False)
     return views.vouchers(person_id, await lookups.vouchers_of(runtime.units, person_id))
+
+
+# refunds
+
+
+@router.post("/persons/{person_id}/refunds", status_code=201)
+async def post_refund(
+    person_id: uuid.UUID, body: RefundAsked, response: Response,
+    principal: Principal = Depends(require_role("resident", "caseworker")),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
+    """Pay part (``amount``) or all of the person's credit back, through the channels of the
+    payments it came from; the same ``request_id`` again answers 200 with the first result."""
+    await _person_region(runtime, person_id, principal, allow_channel=False)
+    request = RefundRequest(person_id, body.request_id, body.amount, body.reason,
+                            requested_by=f"{principal.role}:{principal.sub}")
+    try:
+        outcome = await refund_credit(runtime, request)
+    except Rejected as error:
+        raise _unprocessable(error) from error
+    except Conflict as error:
+        raise _conflict(error) from error
+    if not outcome.created:
+        response.status_code = 200
+    return outcome.result
+
+
+@router.get("/persons/{person_id}/refunds")
+async def get_refunds(
+    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
+    """The person's refunds, newest first."""
+    await _person_region(runtime, person_id, principal, allow_channel=False)
+    return {"person_id": str(person_id), "refunds": await refunds_of(runtime, person_id)}

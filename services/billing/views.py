@@ -58,12 +58,22 @@ def statement(s: Statement, region: str) -> dict[str, Any]:
         "pension_personal_account": _money(s.pension_personal_account),
         "late_fees_paid": _money(s.late_fees_paid),
         "credit_balance": _money(s.credit_balance),
+        "refunds": s.refunds,
+        "refunded_total": _money(sum((Decimal(r["amount"]) for r in s.refunds), Decimal("0.00"))),
+        "links": statement_links(s.person_id),
         "enrolments": [
             {**row, "enrollment_id": str(row["enrollment_id"]), "base": _money(row["base"]),
              "waiting_until": row["waiting_until"].isoformat() if row["waiting_until"] else None}
             for row in s.enrolments
         ],
     }
+
+
+def statement_links(person_id: uuid.UUID) -> dict[str, str]:
+    """Where the statement's reader goes next: the pension estimate, refunds, certificates."""
+    base = f"/v1/persons/{person_id}"
+    return {"pension_estimate": f"{base}/pension-estimate", "refunds": f"{base}/refunds",
+            "certificates": f"{base}/certificates", "vouchers": f"{base}/vouchers"}
 
 
 def voucher(stored: StoredVoucher, public_key: str | None) -> dict[str, Any]:

@@ -64,8 +64,10 @@ async def resume_billing(uow: UnitOfWork, event: EnrollmentReinstated) -> None:
 
 
 async def end_billing(uow: UnitOfWork, event: EnrollmentTerminated) -> None:
-    """No bills after ``last_month``: such months still unpaid come off their bills."""
+    """No bills after ``last_month``: such months still unpaid come off their bills, and what was
+    already paid for them becomes refundable credit."""
     last_month = Month.parse(event.last_month).first_day
     await repo.lock_person(uow.conn, event.person_id)
     await repo.set_status(uow.conn, event.enrollment_id, "terminated", last_month=last_month)
     await repo.void_months_after(uow.conn, event.enrollment_id, last_month)
+    await repo.credit_paid_months_after(uow.conn, event.enrollment_id, last_month)

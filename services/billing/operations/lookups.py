@@ -13,6 +13,7 @@ from typing import Any
 from services.billing.domain.payments import BillBalance, still_owed
 from services.billing.domain.statement import ProgrammeRecord, build_record, contribution_years
 from services.billing.repository import payments as payments_repo
+from services.billing.repository import refunds as refunds_repo
 from services.billing.repository import statements as repo
 from services.billing.repository.payments import StoredVoucher
 from shared.unit_of_work import UnitsOfWork
@@ -42,6 +43,7 @@ class Statement:
     late_fees_paid: Decimal
     credit_balance: Decimal
     enrolments: list[dict[str, Any]]
+    refunds: list[dict[str, Any]]
 
 
 async def person_region(units: UnitsOfWork, person_id: uuid.UUID) -> str | None:
@@ -69,6 +71,7 @@ async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) ->
         late_fees = await repo.late_fees_paid(uow.conn, person_id)
         account = await payments_repo.account(uow.conn, person_id)
         enrolments = await repo.enrolments_of(uow.conn, person_id)
+        refunds = await refunds_repo.refunds_of(uow.conn, person_id)
     records = build_record(lines)
     pension = records.get("pension")
     return Statement(
@@ -76,7 +79,7 @@ async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) ->
         total_contribution_years=contribution_years(pension.contribution_months if pension else 0),
         pension_personal_account=pension.personal_account if pension else Decimal(0),
         late_fees_paid=late_fees, credit_balance=account.credit_balance if account else Decimal(0),
-        enrolments=enrolments,
+        enrolments=enrolments, refunds=refunds,
     )
 
 

@@ -126,3 +126,42 @@ async def void_months_after(conn: asyncpg.Connection, enrollment_id: uuid.UUID, 
             [row["bill_id"] for row in voided], [row["amount"] for row in voided],
         )
     return len(voided)
+
+
+async def credit_paid_months_after(conn: asyncpg.Connection, enrollment_id: uuid.UUID, last_month: date) -> Decimal:
+    """Months after ``last_month`` already paid (a quarter paid ahead, then the cover ended) come
+    off their bills, and what was paid for them becomes the person's credit, refundable.
+
+    A bill left without lines is cancelled. Returns the credit added.
+    """
+    voided = await conn.fetch(
+        """WITH lines AS (
+               UPDATE bill_lines l SET voided = true
+               FROM bills b
+               WHERE l.bill_id = b.bill_id AND l.enrollment_id = $1 AND l.month > $2 AND NOT l.voided
+                 AND b.status = 'paid'
+               RETURNING l.bill_id, l.amount)
+           SELECT bill_id, sum(amount) AS amount FROM lines GROUP BY bill_id""",
+        enrollment_id, last_month,
+    )
+    if not voided:
+        return Decimal(0)
+    return await conn.fetchval(
+        """WITH changed AS (
+               UPDATE bills b SET principal = b.principal - v.amount, principal_paid = b.principal_paid - v.amount,
+                      months = coalesce((SELECT array_agg(DISTINCT to_char(l.month, 'YYYY-MM'))
+                                         FROM bill_lines l WHERE l.bill_id = b.bill_id AND NOT l.voided), '{}'),
+                      programmes = coalesce((SELECT array_agg(DISTINCT l.programme)
+                                             FROM bill_lines l WHERE l.bill_id = b.bill_id AND NOT l.voided), '{}'),
+                      status = CASE WHEN b.principal = v.amount THEN 'cancelled' ELSE b.status END
+               FROM unnest($1::uuid[], $2::numeric[]) AS v(bill_id, amount)
+               WHERE b.bill_id = v.bill_id
+               RETURNING b.person_id, v.amount),
+           credited AS (
+               UPDATE person_accounts p SET credit_balance = p.credit_balance + c.amount
+               FROM (SELECT person_id, sum(amount) AS amount FROM changed GROUP BY person_id) AS c
+               WHERE p.person_id = c.person_id
+               RETURNING c.amount)
+           SELECT coalesce(sum(amount), 0) FROM credited""",
+        [row["bill_id"] for row in voided], [row["amount"] for row in voided],
+    )
