@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.billing import views
+from services.billing.domain.pension import Assumptions, RetirementCategory
 from services.billing.domain.policy import Policy
 from services.billing.domain.refunds import RefundReason
 from services.billing.operations import lookups
@@ -17,6 +19,7 @@ from services.billing.operations.billing_run import run_billing
 from services.billing.operations.common import Conflict, OutOfScope, Rejected
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment
+from services.billing.operations.pension import EstimateRequest, estimate_pension
 from services.billing.operations.policies import policies_in_force, publish_policy
 from services.billing.operations.refunds import RefundRequest, refund_credit, refunds_of
 from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_keys
@@ -33,7 +36,7 @@ from shared.events import Frequency, Programme
 from shared.events.envelope import Region
 from shared.jobs import JobRun
 from shared.money import NonNegativeMoney, Rate
-from shared.periods import business_date, now_utc
+from shared.periods import Month, business_date, now_utc
 from shared.ratelimit import rate_limited
 from shared.runtime import ServiceRuntime, get_runtime
 from shared.wire import IsoDate, IsoDateTime
@@ -322,3 +325,45 @@ async def get_refunds(
     """The person's refunds, newest first."""
     await _person_region(runtime, person_id, principal, allow_channel=False)
     return {"person_id": str(person_id), "refunds": await refunds_of(runtime, person_id)}
+
+
+# the pension estimate
+
+MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+MAX_ASSUMED_RATE = Decimal("0.20")
+
+
+def _estimate_problems(birth: Month, today: date, assumptions: Assumptions) -> list[tuple[str, str]]:
+    problems = []
+    if birth < Month(1900, 1) or birth > Month.of(today).plus(-16 * 12):
+        problems.append(("query.birth_month", "a contributor is born from 1900 and at least 16 years ago"))
+    for name in ("wage_growth", "interest"):
+        if getattr(assumptions, name) > MAX_ASSUMED_RATE:
+            problems.append((f"query.{name}", f"an assumed yearly rate is at most {MAX_ASSUMED_RATE}"))
+    return problems
+
+
+@router.get("/persons/{person_id}/pension-estimate")
+async def get_pension_estimate(
+    person_id: uuid.UUID, birth_month: MonthText, category: RetirementCategory,
+    wage_growth: Rate | None = None, interest: Rate | None = None,
+    principal: Principal = Depends(require_role("resident", "caseworker")),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
+    """What the person's pension would be at retirement age (DOMAIN.md formula): at today's base,
+    at the floor and at the ceiling, with the assumptions it rests on (``wage_growth`` and
+    ``interest`` a year going forward; defaults stated in the answer) and the years missing to the
+    minimum. Billing does not hold the birth date: the caller gives the birth month and category."""
+    await _person_region(runtime, person_id, principal, allow_channel=False)
+    defaults = Assumptions()
+    assumptions = Assumptions(wage_growth=defaults.wage_growth if wage_growth is None else wage_growth,
+                              interest=defaults.interest if interest is None else interest)
+    today, birth = _today(runtime), Month.parse(birth_month)
+    problems = _estimate_problems(birth, today, assumptions)
+    if problems:
+        raise _unprocessable(Rejected(problems))
+    try:
+        estimates = await estimate_pension(runtime, EstimateRequest(person_id, birth, category, assumptions, today))
+    except Rejected as error:
+        raise _unprocessable(error) from error
+    return views.pension_estimate(estimates)

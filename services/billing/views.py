@@ -7,9 +7,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from services.billing.domain.pension import PensionEstimate
 from services.billing.domain.policy import Policy
 from services.billing.domain.voucher import ALGORITHM, VoucherKeys
 from services.billing.operations.lookups import PersonBill, Statement, StoredVoucher
+from services.billing.operations.pension import Estimates
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -103,3 +105,37 @@ def voucher_keys(keys: VoucherKeys) -> dict[str, Any]:
 
 def verification(voucher_no: Any, valid: bool, *, key_id: str, algorithm: str = ALGORITHM) -> dict[str, Any]:
     return {"voucher_no": voucher_no, "valid": valid, "algorithm": algorithm, "key_id": key_id}
+
+
+def pension_estimate(e: Estimates) -> dict[str, Any]:
+    request, age = e.request, e.retirement_age_months
+    return {
+        "person_id": str(request.person_id), "region": e.region, "as_of": request.today.isoformat(),
+        "birth_month": str(request.birth_month), "retirement_category": request.category,
+        "retirement_month": str(e.retirement_month),
+        "retirement_age": {"years": age // 12, "months": age % 12},
+        "months_paid": e.months_paid,
+        "assumptions": {
+            "wage_growth": _rate(request.assumptions.wage_growth), "interest": _rate(request.assumptions.interest),
+            "paying_on": e.paying_on,
+            "text": ("paying on at one base every month from now to the month before retirement"
+                     if e.paying_on else "nothing more is paid (the pension enrolment has ended)")
+                    + "; average wages not yet published grow by wage_growth a year; account interest not yet"
+                      " published is credited at interest; the year of retirement earns no interest",
+        },
+        "estimate": _pension(e.at_current_base), "at_floor": _pension(e.at_floor), "at_ceiling": _pension(e.at_ceiling),
+    }
+
+
+def _pension(p: PensionEstimate) -> dict[str, Any]:
+    return {
+        "future_base": _money(p.future_base), "future_months": p.future_months,
+        "contribution_months": p.contribution_months,
+        "contribution_years": str((Decimal(p.contribution_months) / 12).quantize(Decimal("0.01"))),
+        "average_index": str(p.average_index), "average_wage_at_retirement": _money(p.average_wage_at_retirement),
+        "basic_part": _money(p.basic_part), "account_balance": _money(p.account_balance),
+        "months_divisor": p.months_divisor, "personal_account_part": _money(p.personal_account_part),
+        "monthly_pension": _money(p.monthly_pension),
+        "minimum_months": p.minimum_months, "months_missing": p.months_missing, "years_missing": str(p.years_missing),
+        "average_wages_used": {str(year): _money(wage) for year, wage in p.wages_used.items()},
+    }
