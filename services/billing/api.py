@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import Response as RawResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.billing import views
@@ -16,6 +17,13 @@ from services.billing.domain.policy import Policy
 from services.billing.domain.refunds import RefundReason
 from services.billing.operations import lookups
 from services.billing.operations.billing_run import run_billing
+from services.billing.operations.certificates import (
+    CertificateRequest,
+    certificate_still_valid,
+    certificates_of,
+    issue_certificate,
+)
+from services.billing.operations.certificates import certificate as kept_certificate
 from services.billing.operations.common import Conflict, OutOfScope, Rejected
 from services.billing.operations.overdue import scan_overdue
 from services.billing.operations.payments import PaymentRequest, take_payment
@@ -23,6 +31,7 @@ from services.billing.operations.pension import EstimateRequest, estimate_pensio
 from services.billing.operations.policies import policies_in_force, publish_policy
 from services.billing.operations.refunds import RefundRequest, refund_credit, refunds_of
 from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_keys
+from services.billing.views.certificate_pdf import render_certificate
 from shared.auth import (
     Principal,
     authorize_job_run,
@@ -32,7 +41,7 @@ from shared.auth import (
     require_role,
 )
 from shared.errors import ApiError
-from shared.events import Frequency, Programme
+from shared.events import Frequency, Language, Programme
 from shared.events.envelope import Region
 from shared.jobs import JobRun
 from shared.money import NonNegativeMoney, Rate
@@ -44,6 +53,7 @@ from shared.wire import IsoDate, IsoDateTime
 router = APIRouter(prefix="/v1", tags=["billing"])
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
+MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 BillStatus = Literal["open", "overdue", "paid", "missed", "cancelled"]
 
 
@@ -93,6 +103,15 @@ class RefundAsked(_Body):
     # omitted: all the credit
     amount: NonNegativeMoney | None = None
     reason: RefundReason
+
+
+class CertificateAsked(_Body):
+    # the holder's resident ID number: it must be the one the person id comes from; printed masked
+    id_number: Annotated[str, StringConstraints(min_length=18, max_length=18)]
+    first_month: MonthText
+    last_month: MonthText
+    programmes: Annotated[list[Programme], Field(min_length=1, max_length=6)]
+    language: Language = "zh-CN"
 
 
 def _today(runtime: ServiceRuntime) -> date:
@@ -329,7 +348,6 @@ async def get_refunds(
 
 # the pension estimate
 
-MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 MAX_ASSUMED_RATE = Decimal("0.20")
 
 
@@ -367,3 +385,74 @@ async def get_pension_estimate(
     except Rejected as error:
         raise _unprocessable(error) from error
     return views.pension_estimate(estimates)
+
+
+# certificates of contribution
+
+
+@router.post("/persons/{person_id}/certificates", status_code=201)
+async def post_certificate(
+    person_id: uuid.UUID, body: CertificateAsked,
+    principal: Principal = Depends(require_role("resident", "caseworker")),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
+    """Certify the record of a span of months and programmes: numbered, signed, announced
+    (``CertificateIssued``); ``pdf`` is its printable form, ``verify_url`` its public check."""
+    await _person_region(runtime, person_id, principal, allow_channel=False)
+    request = CertificateRequest(person_id, body.id_number, Month.parse(body.first_month),
+                                 Month.parse(body.last_month), tuple(dict.fromkeys(body.programmes)), body.language)
+    try:
+        stored = await issue_certificate(runtime, request)
+    except Rejected as error:
+        raise _unprocessable(error) from error
+    return views.certificate(stored)
+
+
+@router.get("/persons/{person_id}/certificates")
+async def get_person_certificates(
+    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
+    """Every certificate issued to the person, newest first."""
+    await _person_region(runtime, person_id, principal, allow_channel=False)
+    stored = await certificates_of(runtime.units, person_id)
+    return {"person_id": str(person_id), "certificates": [views.certificate(c) for c in stored]}
+
+
+async def _certificate_for(runtime: ServiceRuntime, certificate_no: str, principal: Principal):
+    stored = await kept_certificate(runtime.units, certificate_no)
+    if stored is None:
+        raise _not_found("certificate")
+    ensure_person_access(principal, stored.person_id, stored.region)
+    return stored
+
+
+@router.get("/certificates/{certificate_no}/verify", dependencies=[Depends(PUBLIC)])
+async def verify_certificate(certificate_no: str, runtime: ServiceRuntime = Depends(get_runtime)) -> dict:
+    """Whether a certificate of this number is ours and unaltered, and what it certifies: the
+    address of its QR code. No token needed (rate-limited, like the voucher checks)."""
+    stored = await kept_certificate(runtime.units, certificate_no)
+    if stored is None:
+        raise _not_found("certificate")
+    return views.certificate_verification(stored, certificate_still_valid(runtime.settings, stored))
+
+
+@router.get("/certificates/{certificate_no}")
+async def get_certificate(
+    certificate_no: str, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> dict:
+    return views.certificate(await _certificate_for(runtime, certificate_no, principal))
+
+
+@router.get("/certificates/{certificate_no}/pdf", response_class=RawResponse,
+            responses={200: {"content": {"application/pdf": {}}}})
+async def get_certificate_pdf(
+    certificate_no: str, principal: Principal = Depends(current_principal),
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> RawResponse:
+    """The printable certificate (PDF, A4), with the QR code of its public verification."""
+    stored = await _certificate_for(runtime, certificate_no, principal)
+    pdf = render_certificate(stored.document, stored.signature, stored.key_id)
+    return RawResponse(pdf, media_type="application/pdf",
+                       headers={"Content-Disposition": f'inline; filename="{certificate_no}.pdf"'})

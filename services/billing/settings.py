@@ -42,6 +42,10 @@ class BillingSettings(Settings):
         regions = [code.strip() for code in self.billing_seed_regions.split(",") if code.strip()]
         return regions or None
 
+    # Where the public reaches this service: the QR code of a certificate points at its
+    # verification here (a deployment sets the address residents' schools and banks can open).
+    billing_public_url: str = "http://localhost:8103"
+
     voucher_signing_key: str = _DEVELOPMENT_VOUCHER_KEY
     """Base64 of a 32-byte Ed25519 private seed."""
     voucher_key_id: str = "billing-dev-1"

@@ -12,6 +12,7 @@ from services.billing.domain.policy import Policy
 from services.billing.domain.voucher import ALGORITHM, VoucherKeys
 from services.billing.operations.lookups import PersonBill, Statement, StoredVoucher
 from services.billing.operations.pension import Estimates
+from services.billing.repository.certificates import StoredCertificate
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -139,3 +140,18 @@ def _pension(p: PensionEstimate) -> dict[str, Any]:
         "minimum_months": p.minimum_months, "months_missing": p.months_missing, "years_missing": str(p.years_missing),
         "average_wages_used": {str(year): _money(wage) for year, wage in p.wages_used.items()},
     }
+
+
+def certificate(stored: StoredCertificate) -> dict[str, Any]:
+    no = stored.certificate_no
+    return {
+        "certificate_no": no, "certificate_id": str(stored.certificate_id), "document": stored.document,
+        "signature": stored.signature, "algorithm": stored.algorithm, "key_id": stored.key_id,
+        "verify_url": stored.document.get("verify_url"), "pdf": f"/v1/certificates/{no}/pdf",
+    }
+
+
+def certificate_verification(stored: StoredCertificate, valid: bool) -> dict[str, Any]:
+    """What anyone holding the number learns: whether it is ours and unaltered, and what it says."""
+    return {"certificate_no": stored.certificate_no, "valid": valid, "algorithm": stored.algorithm,
+            "key_id": stored.key_id, "document": stored.document, "signature": stored.signature}
