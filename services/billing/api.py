@@ -53,7 +53,7 @@ from shared.wire import IsoDate, IsoDateTime
 router = APIRouter(prefix="/v1", tags=["billing"])
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
-MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+MonthText = Annotated[str, StringConstraints(pattern=r"^[12][0-9]{3}-(0[1-9]|1[0-2])$")]
 BillStatus = Literal["open", "overdue", "paid", "missed", "cancelled"]
 
 
