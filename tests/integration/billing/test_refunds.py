@@ -9,7 +9,16 @@ import uuid
 import pytest
 
 from shared.events import EnrollmentTerminated
-from tests.integration.billing.story import an_active_enrolment, billing_run, deliver, events, on, pay
+from tests.integration.billing.story import (
+    a_payment,
+    an_active_enrolment,
+    billing_run,
+    deliver,
+    events,
+    on,
+    overdue_scan,
+    pay,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +136,24 @@ async def test_months_paid_ahead_of_a_termination_become_refundable_credit(billi
                                           headers=billing.auth("resident", sub=person.person_id))).json()
     [pension] = statement["programmes"]
     assert pension["months_paid"] == ["2025-07"]
+
+
+async def test_what_was_paid_on_months_shanghai_marks_missed_goes_back_to_the_payment(billing):
+    # July's bill 1492.00 partly paid (1000.00 through wechat); 90 days after its due date it is missed
+    person = await an_active_enrolment(billing, region="310000", base="7460")
+    await billing_run(billing, "2025-06-25", region="310000")
+    paid = await billing.client.post("/v1/payments", json=a_payment(person, "1000.00", paid_at=on("2025-07-05"),
+                                                                     channel="wechat"),
+                                     headers=billing.auth("channel", sub="wechat", region="310000"))
+    assert paid.status_code == 201, paid.text
+    await overdue_scan(billing, "2025-10-14", region="310000")
+
+    refund = await billing.client.post(
+        f"/v1/persons/{person.person_id}/refunds", json={"request_id": "R-missed", "reason": "missed_months"},
+        headers=billing.auth("resident", sub=person.person_id, region="310000"))
+
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["amount"] == "1000.00"
+    assert [(p["channel"], p["amount"]) for p in refund.json()["parts"]] == [("wechat", "1000.00")]
+    [issued] = await events(billing, "RefundIssued", person)
+    assert issued.region == "310000"
