@@ -37,6 +37,8 @@ from shared.periods import Month
 RetirementCategory = Literal["male_60", "female_55", "female_50"]
 
 INDEX_PLACES = Decimal("0.0001")
+PERSONAL_ACCOUNT_RATE = Decimal("0.08")
+"""The personal-account share of the base (国发〔2005〕38号), where a policy does not say."""
 
 #: 个人账户养老金计发月数 by age at retirement (国发〔2005〕38号, annex).
 MONTHS_DIVISOR: Mapping[int, int] = {
@@ -93,7 +95,7 @@ class PensionFigures:
 
     average_wages: Mapping[int, Decimal]
     interest_rates: Mapping[int, Decimal]
-    personal_account_rate: Decimal = Decimal("0.08")
+    personal_account_rate: Decimal = PERSONAL_ACCOUNT_RATE
 
 
 @dataclass(frozen=True)

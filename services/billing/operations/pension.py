@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.billing.domain.pension import (
+    PERSONAL_ACCOUNT_RATE,
     Assumptions,
     PensionEstimate,
     PensionFigures,
@@ -64,7 +65,7 @@ async def estimate_pension(service: Service, request: EstimateRequest) -> Estima
     ceilings = {p.effective_from.year: p.base_ceiling for p in policies
                 if p.effective_from <= request.today and p.base_ceiling is not None}
     figures = PensionFigures(wages_from_ceilings(published_wages, ceilings), rates,
-                             policy.personal_account_rate or PensionFigures({}, {}).personal_account_rate)
+                             policy.personal_account_rate or PERSONAL_ACCOUNT_RATE)
 
     age = retirement_age_months(request.birth_month, request.category)
     retirement = request.birth_month.plus(age)
