@@ -63,6 +63,11 @@ async def test_the_credit_goes_back_through_the_channel_that_left_it_with_a_sign
     forged = await billing.client.post("/v1/vouchers/verify", json={
         "document": {**voucher["document"], "total": "5000.00"}, "signature": voucher["signature"]})
     assert forged.json()["valid"] is False
+    resident = billing.auth("resident", sub=person.person_id)
+    listed = (await billing.client.get(f"/v1/persons/{person.person_id}/refunds", headers=resident)).json()
+    bills = (await billing.client.get(f"/v1/persons/{person.person_id}/bills", headers=resident)).json()
+    assert [r["refund_id"] for r in listed["refunds"]] == [r["refund_id"] for r in bills["refunds"]] == [
+        refund["refund_id"]]
 
 
 async def test_a_refund_never_exceeds_the_credit(billing):
