@@ -162,3 +162,18 @@ async def test_what_was_paid_on_months_shanghai_marks_missed_goes_back_to_the_pa
     assert [(p["channel"], p["amount"]) for p in refund.json()["parts"]] == [("wechat", "1000.00")]
     [issued] = await events(billing, "RefundIssued", person)
     assert issued.region == "310000"
+
+
+async def test_a_payment_arriving_after_the_cover_ended_is_refundable(billing):
+    person = await an_active_enrolment(billing)
+    await billing_run(billing, "2025-06-25")
+    await pay(billing, person, "1432.40", paid_at=on("2025-07-05"))
+    await deliver(billing, EnrollmentTerminated(enrollment_id=person.enrolments["pension"],
+                                                person_id=person.person_id, programme="pension",
+                                                reason="moved away", last_month="2025-07"))
+
+    late = await pay(billing, person, "1432.40", paid_at=on("2025-08-10"), channel="alipay")
+    refund = await _refund(billing, person, reason="terminated")
+
+    assert late["applied"] == [] and late["credit_balance"] == "1432.40"
+    assert [(p["channel"], p["amount"]) for p in refund.json()["parts"]] == [("alipay", "1432.40")]
