@@ -227,3 +227,19 @@ def wages_from_ceilings(published: Mapping[int, Decimal], ceilings: Mapping[int,
     ceiling is 300% of it)."""
     derived = {year: (ceiling / 3).quantize(CENT, rounding=ROUND_HALF_UP) for year, ceiling in ceilings.items()}
     return dict(sorted({**derived, **published}.items()))
+
+
+def figure_problems(year: int, effective_from: date, average_wage: Decimal | None, interest_rate: Decimal | None,
+                    today: date) -> list[tuple[str, str]]:
+    """What makes a published figure unacceptable, as (field, reason): a version changes what
+    estimates say from its date on, never what they said before."""
+    problems = []
+    if average_wage is None and interest_rate is None:
+        problems.append(("body.average_wage", "give the average wage, the interest rate or both"))
+    if average_wage is not None and average_wage <= 0:
+        problems.append(("body.average_wage", "an average wage is a positive amount"))
+    if effective_from < today:
+        problems.append(("body.effective_from", "a version takes effect today or later, never in the past"))
+    if not 1990 <= year <= effective_from.year:
+        problems.append(("body.year", "a figure is for a year from 1990 up to the year it takes effect"))
+    return problems

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from services.billing.domain.pension import (
     PERSONAL_ACCOUNT_RATE,
@@ -14,12 +15,13 @@ from services.billing.domain.pension import (
     PensionFigures,
     RetirementCategory,
     estimate,
+    figure_problems,
     figures_in_force,
     retirement_age_months,
     wages_from_ceilings,
 )
 from services.billing.domain.policy import in_force
-from services.billing.operations.common import Rejected, Service
+from services.billing.operations.common import Conflict, Rejected, Service
 from services.billing.repository import pension as repo
 from services.billing.repository import policies as policies_repo
 from shared.periods import Month
@@ -81,3 +83,31 @@ async def estimate_pension(service: Service, request: EstimateRequest) -> Estima
         months_paid=len(record), paying_on=paying_on, at_current_base=at(enrolment["base"]),
         at_floor=at(policy.base_floor), at_ceiling=at(policy.base_ceiling),
     )
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    region: str
+    year: int
+    effective_from: date
+    average_wage: Decimal | None
+    interest_rate: Decimal | None
+
+
+async def publish_figure(service: Service, figure: PublishedFigure, today: date) -> None:
+    """Store a new version of a region's yearly figures (validated)."""
+    problems = figure_problems(figure.year, figure.effective_from, figure.average_wage, figure.interest_rate, today)
+    if problems:
+        raise Rejected(problems)
+    async with service.units.begin() as uow:
+        stored = await repo.insert_figure(uow.conn, figure.region, figure.year, figure.effective_from,
+                                          figure.average_wage, figure.interest_rate)
+    if not stored:
+        raise Conflict("body.effective_from",
+                       f"region {figure.region} already has a {figure.year} version from that date")
+
+
+async def figures_on(service: Service, region: str, on: date) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """The region's published average wages and interest rates in force on ``on``, by year."""
+    async with service.units.read() as uow:
+        return figures_in_force(await repo.figure_rows(uow.conn, region), on)

@@ -38,3 +38,14 @@ async def figure_rows(conn: asyncpg.Connection, region: str) -> list[tuple[int, 
         region,
     )
     return [(row["year"], row["average_wage"], row["account_interest_rate"], row["effective_from"]) for row in rows]
+
+
+async def insert_figure(conn: asyncpg.Connection, region: str, year: int, effective_from: date,
+                        average_wage: Decimal | None, interest_rate: Decimal | None) -> bool:
+    """Store a version of a year's figures; False when that version exists already."""
+    inserted = await conn.fetchval(
+        """INSERT INTO pension_figures (region, year, effective_from, average_wage, account_interest_rate)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (region, year, effective_from) DO NOTHING RETURNING true""",
+        region, year, effective_from, average_wage, interest_rate,
+    )
+    return bool(inserted)

@@ -11,7 +11,7 @@ from services.billing.domain.pension import PensionEstimate
 from services.billing.domain.policy import Policy
 from services.billing.domain.voucher import ALGORITHM, VoucherKeys
 from services.billing.operations.lookups import PersonBill, Statement, StoredVoucher
-from services.billing.operations.pension import Estimates
+from services.billing.operations.pension import Estimates, PublishedFigure
 from services.billing.repository.certificates import StoredCertificate
 
 
@@ -155,3 +155,15 @@ def certificate_verification(stored: StoredCertificate, valid: bool) -> dict[str
     """What anyone holding the number learns: whether it is ours and unaltered, and what it says."""
     return {"certificate_no": stored.certificate_no, "valid": valid, "algorithm": stored.algorithm,
             "key_id": stored.key_id, "document": stored.document, "signature": stored.signature}
+
+
+def pension_figures(region: str, on: Any, wages: dict[int, Decimal], rates: dict[int, Decimal]) -> dict[str, Any]:
+    years = sorted(set(wages) | set(rates))
+    return {"region": region, "on": on.isoformat(), "figures": [
+        {"year": year, "average_wage": _money(wages.get(year)), "account_interest_rate": _rate(rates.get(year))}
+        for year in years]}
+
+
+def pension_figure(f: PublishedFigure) -> dict[str, Any]:
+    return {"region": f.region, "year": f.year, "effective_from": f.effective_from.isoformat(),
+            "average_wage": _money(f.average_wage), "account_interest_rate": _rate(f.interest_rate)}

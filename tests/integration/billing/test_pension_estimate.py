@@ -85,3 +85,32 @@ async def test_what_the_estimate_refuses(billing):
     assert wild_growth.json()["detail"] == [{"field": "query.wage_growth",
                                              "reason": "an assumed yearly rate is at most 0.20"}]
     assert {no_month.status_code, bad_category.status_code, as_exponent.status_code} == {422}
+
+
+async def test_the_figures_are_versioned_like_the_policies(billing):
+    shenzhen = "440300"  # a region of its own: the estimates above read Beijing's seeded figures
+    admin = billing.auth("admin", region=shenzhen)
+    reader = billing.auth("caseworker")
+    today = (await billing.client.get("/v1/pension-figures", params={"region": "110000"}, headers=reader)).json()
+
+    first = await billing.client.post("/v1/pension-figures", headers=admin, json={
+        "region": shenzhen, "year": 2025, "effective_from": today["on"], "average_wage": "12964.00",
+        "account_interest_rate": "0.0262"})
+    again = await billing.client.post("/v1/pension-figures", headers=admin, json={
+        "region": shenzhen, "year": 2025, "effective_from": today["on"], "average_wage": "13000.00"})
+    in_the_past = await billing.client.post("/v1/pension-figures", headers=admin, json={
+        "region": shenzhen, "year": 2025, "effective_from": "2020-01-01", "average_wage": "1.00"})
+    nothing = await billing.client.post("/v1/pension-figures", headers=admin, json={
+        "region": shenzhen, "year": 2025, "effective_from": today["on"]})
+    other_region = await billing.client.post("/v1/pension-figures", headers=billing.auth("admin"), json={
+        "region": shenzhen, "year": 2025, "effective_from": today["on"], "average_wage": "1.00"})
+    in_force = (await billing.client.get("/v1/pension-figures", params={"region": shenzhen}, headers=reader)).json()
+    before = (await billing.client.get("/v1/pension-figures", params={"region": shenzhen, "on": "2025-01-01"},
+                                       headers=reader)).json()
+
+    assert first.status_code == 201, first.text
+    assert (again.status_code, in_the_past.status_code, nothing.status_code, other_region.status_code) == (
+        409, 422, 422, 403)
+    assert in_force["figures"] == [{"year": 2025, "average_wage": "12964.00", "account_interest_rate": "0.0262"}]
+    assert before["figures"] == []
+    assert {"year": 2024, "average_wage": None, "account_interest_rate": "0.0262"} in today["figures"]
