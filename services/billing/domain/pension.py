@@ -37,6 +37,8 @@ from shared.periods import Month
 RetirementCategory = Literal["male_60", "female_55", "female_50"]
 
 INDEX_PLACES = Decimal("0.0001")
+MAX_PUBLISHED_RATE = Decimal("0.20")
+"""No account interest rate published has come near it (the highest, 2016: 8.31%)."""
 PERSONAL_ACCOUNT_RATE = Decimal("0.08")
 """The personal-account share of the base (国发〔2005〕38号), where a policy does not say."""
 
@@ -238,6 +240,8 @@ def figure_problems(year: int, effective_from: date, average_wage: Decimal | Non
         problems.append(("body.average_wage", "give the average wage, the interest rate or both"))
     if average_wage is not None and average_wage <= 0:
         problems.append(("body.average_wage", "an average wage is a positive amount"))
+    if interest_rate is not None and interest_rate > MAX_PUBLISHED_RATE:
+        problems.append(("body.account_interest_rate", f"an account interest rate is at most {MAX_PUBLISHED_RATE}"))
     if effective_from < today:
         problems.append(("body.effective_from", "a version takes effect today or later, never in the past"))
     if not 1990 <= year <= effective_from.year:

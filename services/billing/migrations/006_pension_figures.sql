@@ -7,7 +7,7 @@ CREATE TABLE pension_figures (
     year                  int NOT NULL CHECK (year BETWEEN 1990 AND 2200),
     effective_from        date NOT NULL,
     average_wage          numeric(14, 2) CHECK (average_wage > 0),
-    account_interest_rate numeric CHECK (account_interest_rate >= 0 AND account_interest_rate < 1),
+    account_interest_rate numeric CHECK (account_interest_rate >= 0 AND account_interest_rate <= 0.2),
     created_at            timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (region, year, effective_from),
     CHECK (average_wage IS NOT NULL OR account_interest_rate IS NOT NULL)

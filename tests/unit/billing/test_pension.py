@@ -17,6 +17,7 @@ from services.billing.domain.pension import (
     PensionFigures,
     average_wage,
     estimate,
+    figure_problems,
     figures_in_force,
     minimum_months,
     retirement_age_months,
@@ -126,3 +127,16 @@ def test_nobody_paying_on_gets_only_the_record():
 
     assert (estimate_.future_months, estimate_.contribution_months) == (0, 24)
     assert estimate_.account_balance == Decimal("18432.00")  # 2026 adds nothing
+
+
+def test_a_published_figure_changes_estimates_from_its_date_on_only():
+    today = date(2026, 12, 3)
+
+    assert figure_problems(2026, date(2027, 1, 1), Decimal("13000"), Decimal("0.025"), today) == []
+    assert figure_problems(2025, date(2026, 12, 1), Decimal("13000"), None, today) == [
+        ("body.effective_from", "a version takes effect today or later, never in the past")]
+    assert figure_problems(2028, today, None, Decimal("0.3"), today) == [
+        ("body.account_interest_rate", "an account interest rate is at most 0.20"),
+        ("body.year", "a figure is for a year from 1990 up to the year it takes effect")]
+    assert figure_problems(2026, today, None, None, today) == [
+        ("body.average_wage", "give the average wage, the interest rate or both")]
