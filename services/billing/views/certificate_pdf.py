@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -64,12 +65,13 @@ def render_certificate(document: dict[str, Any], signature: str, key_id: str) ->
 
     story: list[Any] = [Paragraph(text["title"], title), _heading(document, text, words), Spacer(1, 4 * mm)]
     for programme in document["programmes"]:
-        story.append(Paragraph(names.get(programme, programme), words))
+        story.append(Paragraph(escape(names.get(programme, programme)), words))
         story.append(_months_table(document["months"][programme], document["totals"][programme], text, words))
         story.append(Spacer(1, 4 * mm))
     story += [Paragraph(text["verify"], words), _qr(document["verify_url"]),
-              Paragraph(document["verify_url"], small), Spacer(1, 2 * mm),
-              Paragraph(f"{text['signature']} (Ed25519, {key_id}):", words), Paragraph(signature, small)]
+              Paragraph(escape(document["verify_url"]), small), Spacer(1, 2 * mm),
+              Paragraph(escape(f"{text['signature']} (Ed25519, {key_id}):"), words),
+              Paragraph(escape(signature), small)]
 
     buffer = io.BytesIO()
     pdf = SimpleDocTemplate(buffer, pagesize=A4, title=f"{text['title']} {document['certificate_no']}",
@@ -79,7 +81,8 @@ def render_certificate(document: dict[str, Any], signature: str, key_id: str) ->
 
 
 def _latin(value: str) -> Paragraph:
-    return Paragraph(value, ParagraphStyle("latin", fontName=LATIN_FONT, fontSize=10, leading=14))
+    """Figures and numbers, set as plain text (Paragraph reads markup: nothing of the data may be taken as such)."""
+    return Paragraph(escape(value), ParagraphStyle("latin", fontName=LATIN_FONT, fontSize=10, leading=14))
 
 
 def _heading(document: dict[str, Any], text: dict[str, str], words: ParagraphStyle) -> Table:
