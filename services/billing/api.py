@@ -34,7 +34,7 @@ from shared.money import NonNegativeMoney, Rate
 from shared.periods import business_date, now_utc
 from shared.ratelimit import rate_limited
 from shared.runtime import ServiceRuntime, get_runtime
-from shared.wire import IsoDate, IsoDateTime
+from shared.wire import IsoDate, IsoDateTime, WireUuid
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -68,7 +68,7 @@ class PolicyVersion(_Body):
 
 
 class Payment(_Body):
-    person_id: uuid.UUID
+    person_id: WireUuid
     amount: NonNegativeMoney
     channel: Label
     channel_txn_id: Label
@@ -249,7 +249,7 @@ async def _person_region(runtime: ServiceRuntime, person_id: uuid.UUID, principa
 
 @router.get("/persons/{person_id}/bills")
 async def get_bills(
-    person_id: uuid.UUID, status: BillStatus | None = None, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, status: BillStatus | None = None, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The person's bills (newest first): lines, what is paid, what is still owed today."""
@@ -260,7 +260,7 @@ async def get_bills(
 
 @router.get("/persons/{person_id}/statement")
 async def get_statement(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The contribution record: months paid and missed per programme, years, personal account."""
@@ -270,7 +270,7 @@ async def get_statement(
 
 @router.get("/persons/{person_id}/vouchers")
 async def get_person_vouchers(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Every voucher of the person, newest first."""
