@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
+from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +38,9 @@ REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_SCOPE_KEY = "shebao.request_id"  # where the id waits for whoever records the request
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FREE_TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+"""What the published OpenAPI documents say of every string without a pattern of its own: what the guard
+lets through (ECMA-262 syntax, which Python's ``re`` reads the same)."""
 MAX_JSON_BODY_BYTES = 1024 * 1024
 """The largest JSON body any route takes (files come as multipart, not JSON): a larger one is 413."""
 MAX_JSON_DEPTH = 32
@@ -205,3 +209,42 @@ def _too_large() -> JSONResponse:
 def _internal_error(request_id: str) -> JSONResponse:
     detail = [{"reason": "an unexpected error; it has been logged", "request_id": request_id}]
     return JSONResponse(error_body("internal_error", detail), status_code=500)
+
+
+def publish_guarded_text(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document say what the guard enforces: every free-text string of a JSON
+    body, a path or a query (one with no pattern, enum or format of its own) gets FREE_TEXT_PATTERN."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            for schema in _guarded_schemas(document):
+                _constrain_free_text(schema)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _guarded_schemas(document: dict[str, Any]) -> Iterator[Any]:
+    """The schemas of what the guard reads: components (JSON bodies), path and query parameters and
+    JSON request bodies written inline. Headers and multipart uploads are not the guard's."""
+    yield from document.get("components", {}).get("schemas", {}).values()
+    for operation in (op for item in document.get("paths", {}).values() for op in item.values()
+                      if isinstance(op, dict)):
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") in ("path", "query"):
+                yield parameter.get("schema", {})
+        yield operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+
+
+def _constrain_free_text(schema: Any) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _constrain_free_text(item)
+    elif isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & schema.keys():
+            schema["pattern"] = FREE_TEXT_PATTERN
+        for value in schema.values():
+            _constrain_free_text(value)

@@ -49,6 +49,10 @@ PROVINCE_CODES: frozenset[str] = _codes(
 )
 
 _FORMAT = re.compile(r"[0-9]{17}[0-9X]")
+_SURROUNDING_SPACE = " \t\r\n"
+RESIDENT_ID_PATTERN = r"^[ \t\r\n]*[0-9]{17}[0-9Xx][ \t\r\n]*$"
+"""What an API publishes for an ID number field: exactly what :func:`parse_resident_id` reads as
+well-formed (ASCII digits, ``x`` in either case, ASCII white space around it)."""
 
 Rule = Literal["format", "region_code", "birth_date", "check_digit"]
 
@@ -113,7 +117,7 @@ class ResidentId:
 def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
     """Parse and validate an 18-character resident ID number.
 
-    Surrounding whitespace is stripped and a lowercase ``x`` is accepted. Rules
+    Surrounding ASCII white space is stripped and a lowercase ``x`` is accepted. Rules
     are checked in order: format, region_code, birth_date, check_digit; the first
     failure raises :class:`InvalidResidentId`. ``today`` (default: today's
     business date in Asia/Shanghai) bounds the birth date from above.
@@ -135,7 +139,7 @@ def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
 def _check_format(text: str) -> str:
     if not isinstance(text, str):
         raise InvalidResidentId("format", f"expected a string, got {type(text).__name__}")
-    number = text.strip().upper()
+    number = text.strip(_SURROUNDING_SPACE).upper()
     if not _FORMAT.fullmatch(number):
         raise InvalidResidentId(
             "format", "a resident ID number is 17 digits followed by a digit or X"

@@ -40,7 +40,7 @@ from shared.kafka import faststream_security, new_producer
 from shared.logging import configure_logging
 from shared.metrics import exposition
 from shared.outbox import Outbox, OutboxRelay, RelayConfig
-from shared.request_guard import RequestGuard
+from shared.request_guard import RequestGuard, publish_guarded_text
 from shared.settings import Settings
 from shared.unit_of_work import UnitsOfWork
 
@@ -234,6 +234,7 @@ def build_http_app(
     app.include_router(audit_router(require_role("admin")))
     if definition.router is not None:
         app.include_router(definition.router)
+    publish_guarded_text(app)
     return app
 
 

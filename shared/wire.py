@@ -16,6 +16,7 @@ Like ``shared.money`` for amounts: the route declares the type, the check happen
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime
 from typing import Annotated
 
@@ -59,3 +60,25 @@ IsoDateTime = Annotated[
                     "examples": ["2026-12-08T10:00:00+08:00"]}),
 ]
 """An instant with its offset: RFC 3339 ``date-time`` from outside, an aware ``datetime`` from code."""
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID = re.compile(UUID_PATTERN)
+
+
+def _uuid_text(value: object) -> object:
+    """Only the hyphenated form OpenAPI's ``format: uuid`` names: pydantic alone also reads 32 bare hex
+    digits, ``{...}`` and ``urn:uuid:...``, which no schema of ours publishes."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or _UUID.fullmatch(value) is None:
+        raise PydanticCustomError("uuid_text", "must be a UUID like 5f0c6a52-3f4b-4c1e-9a52-8f0f3c1d2e01")
+    return value
+
+
+WireUuid = Annotated[
+    uuid.UUID,
+    BeforeValidator(_uuid_text),
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN,
+                    "examples": ["5f0c6a52-3f4b-4c1e-9a52-8f0f3c1d2e01"]}),
+]
+"""An id from outside: a hyphenated UUID (either case), a ``UUID`` from code."""

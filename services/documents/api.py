@@ -8,7 +8,6 @@ rules that need the dossier (whose it is, whether it is open) are the operations
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -20,6 +19,7 @@ from shared.auth import Principal, authorize_job_run, require_role
 from shared.events import Material, RejectionReason
 from shared.jobs import JobRun
 from shared.runtime import ServiceRuntime, get_runtime
+from shared.wire import WireUuid
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -51,7 +51,7 @@ _FILE_FORM = {
 # the body is read as a stream (adapters/intake.py), so the form is described here rather than by parameters
 @router.put("/dossiers/{application_id}/materials/{material}", status_code=201, openapi_extra=_FILE_FORM)
 async def upload_material(
-    application_id: UUID, material: Material, request: Request, runtime: Runtime, storage: FileStore,
+    application_id: WireUuid, material: Material, request: Request, runtime: Runtime, storage: FileStore,
     principal: Principal = Depends(require_role("resident")),
 ) -> dict:
     """The applicant hands in one material (multipart, part ``file``): JPEG, PNG or PDF by its
@@ -66,7 +66,7 @@ async def upload_material(
 
 @router.get("/dossiers/{application_id}")
 async def get_dossier(
-    application_id: UUID, runtime: Runtime,
+    application_id: WireUuid, runtime: Runtime,
     principal: Principal = Depends(require_role("resident", "caseworker", "admin")),
 ) -> dict:
     """Each required material's status (missing, received, approved, rejected with reason)
@@ -80,7 +80,7 @@ async def get_dossier(
 
 @router.get("/documents/{document_id}/content")
 async def read_content(
-    document_id: UUID, runtime: Runtime, storage: FileStore,
+    document_id: WireUuid, runtime: Runtime, storage: FileStore,
     principal: Principal = Depends(require_role("resident", "caseworker")),
 ) -> StreamingResponse:
     """The file of one version, to its owner or a caseworker of the region; every read is audited."""
@@ -112,7 +112,7 @@ class ReviewRequest(BaseModel):
 
 @router.post("/documents/{document_id}/review")
 async def review_document(
-    document_id: UUID, body: ReviewRequest, runtime: Runtime,
+    document_id: WireUuid, body: ReviewRequest, runtime: Runtime,
     principal: Principal = Depends(require_role("caseworker")),
 ) -> dict:
     """Approve a version, or reject it with a reason (``other`` needs a note)."""

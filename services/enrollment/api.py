@@ -38,6 +38,7 @@ from services.enrollment.views import (
 from shared.auth import Principal, ensure_person_access, forbidden, require_role
 from shared.errors import ApiError
 from shared.runtime import ServiceRuntime, get_runtime
+from shared.wire import WireUuid
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 
@@ -70,7 +71,7 @@ async def submit_application(
 
 @router.get("/applications/{application_id}")
 async def get_application(
-    application_id: uuid.UUID, principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
+    application_id: WireUuid, principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """The application, its status and history, and the enrolments it started."""
     with _refusals_answered():
@@ -81,7 +82,7 @@ async def get_application(
 
 @router.get("/persons/{person_id}/applications")
 async def person_applications(
-    person_id: uuid.UUID, principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
+    person_id: WireUuid, principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """The person's applications (staff: those of their region), newest first."""
     with _refusals_answered():
@@ -92,7 +93,7 @@ async def person_applications(
 
 @router.post("/applications/{application_id}/withdraw")
 async def withdraw_application(
-    application_id: uuid.UUID, request: Request, principal: Principal = Depends(PEOPLE),
+    application_id: WireUuid, request: Request, principal: Principal = Depends(PEOPLE),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """Withdraw an application that has not been decided yet."""
@@ -104,7 +105,7 @@ async def withdraw_application(
 
 @router.post("/applications/{application_id}/reject")
 async def reject_application(
-    application_id: uuid.UUID, body: RejectionRequest, request: Request, principal: Principal = Depends(STAFF),
+    application_id: WireUuid, body: RejectionRequest, request: Request, principal: Principal = Depends(STAFF),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """Refuse an undecided application (caseworker or admin of its region), saying why."""
@@ -119,7 +120,7 @@ async def reject_application(
 
 @router.get("/persons/{person_id}/enrollments")
 async def person_enrollments(
-    person_id: uuid.UUID, principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
+    person_id: WireUuid, principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """The person's enrolments with their coverage status and history (staff: their region's)."""
     with _refusals_answered():
@@ -130,7 +131,7 @@ async def person_enrollments(
 
 @router.patch("/enrollments/{enrollment_id}")
 async def change_enrollment(
-    enrollment_id: uuid.UUID, request: Request, body: ChangeRequest = Body(...),
+    enrollment_id: WireUuid, request: Request, body: ChangeRequest = Body(...),
     principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """Change the base and/or frequency from the next unbilled month (see ``next_unbilled_month``)."""
@@ -144,7 +145,7 @@ async def change_enrollment(
 
 @router.post("/enrollments/{enrollment_id}/terminate")
 async def terminate_enrollment(
-    enrollment_id: uuid.UUID, request: Request, body: TerminationRequest | None = Body(default=None),
+    enrollment_id: WireUuid, request: Request, body: TerminationRequest | None = Body(default=None),
     principal: Principal = Depends(PEOPLE), runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict[str, Any]:
     """End an enrolment: the current month is the last covered (a suspended one: its suspension month)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema
 
 from services.enrollment.domain.eligibility import ApplicationForm
 from services.enrollment.domain.model import Application, Enrollment, Transition
@@ -15,6 +15,7 @@ from services.enrollment.domain.retirement import RetirementCategory
 from services.enrollment.operations.common import ApplicationRecord, EnrollmentRecord
 from shared.events import Contact, Frequency, Language, Programme
 from shared.money import NonNegativeMoney
+from shared.resident_id import RESIDENT_ID_PATTERN
 from shared.wire import IsoDate
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+86)?1[3-9][0-9]{9}$")]
@@ -25,7 +26,9 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 class ApplicationRequest(BaseModel):
     """An application to join one or more programmes in a region."""
 
-    id_number: Annotated[str, StringConstraints(max_length=32)]
+    id_number: Annotated[str, StringConstraints(max_length=32),
+                         WithJsonSchema({"type": "string", "maxLength": 32, "pattern": RESIDENT_ID_PATTERN,
+                                         "examples": ["110105199005171014"]})]
     name: Annotated[str, StringConstraints(max_length=100)]
     birth_date: IsoDate | None = Field(default=None, description="as typed; must match the ID number")
     sex: Literal["male", "female"] | None = Field(default=None, description="as typed; must match the ID number")

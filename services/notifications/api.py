@@ -23,6 +23,7 @@ from shared.auth import Principal, authorize_job_run, ensure_person_access, requ
 from shared.errors import ApiError
 from shared.jobs import JobRun
 from shared.runtime import ServiceRuntime, get_runtime
+from shared.wire import WireUuid
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 
@@ -52,7 +53,7 @@ class PreferencesIn(BaseModel):
 
 @router.get("/persons/{person_id}/notifications", response_model=InboxOut)
 async def list_notifications(
-    person_id: uuid.UUID,
+    person_id: WireUuid,
     limit: int = Query(50, ge=1, le=200),
     principal: Principal = Depends(require_role(*PERSON_ROLES)),
     runtime: ServiceRuntime = Depends(get_runtime),
@@ -64,7 +65,7 @@ async def list_notifications(
 
 @router.get("/persons/{person_id}/preferences", response_model=PreferencesOut)
 async def get_preferences(
-    person_id: uuid.UUID,
+    person_id: WireUuid,
     principal: Principal = Depends(require_role(*PERSON_ROLES)),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> PreferencesOut:
@@ -75,7 +76,7 @@ async def get_preferences(
 
 @router.put("/persons/{person_id}/preferences", response_model=PreferencesOut)
 async def put_preferences(
-    person_id: uuid.UUID,
+    person_id: WireUuid,
     body: PreferencesIn,
     principal: Principal = Depends(require_role(*PERSON_ROLES)),
     runtime: ServiceRuntime = Depends(get_runtime),

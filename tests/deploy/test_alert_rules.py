@@ -20,6 +20,7 @@ SEVERITIES = {"warning", "critical"}
 ALERTS_THE_ISSUE_ASKS_FOR = {  # issue 17: outbox stuck, DLQ growing, lag rising, error rate, flapping, billing run
     "ShebaoOutboxStuck", "ShebaoDeadLettersGrowing", "ShebaoConsumerLagRising", "ShebaoHighErrorRate",
     "ShebaoReadinessFlapping", "ShebaoBillingRunFailed", "ShebaoBillingRunOverdue",
+    "ShebaoOutboxParked",  # issue 12: a row the broker refuses is parked, and an operator must look
 }
 
 

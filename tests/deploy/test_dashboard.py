@@ -123,6 +123,7 @@ def test_the_dashboard_shows_every_family_the_issue_names(dashboard):
     shown = set().union(*(read(as_prometheus_sees_it(expr)).metrics for expr in queries(dashboard)))
     for family in ("shebao_http_request_duration_seconds_count", "shebao_http_request_duration_seconds_bucket",
                    "shebao_consumer_lag_records", "shebao_dlq_records", "shebao_outbox_oldest_pending_seconds",
+                   "shebao_outbox_parked", "shebao_outbox_relay_failures_total",
                    "shebao_applications_submitted_total", "shebao_applications_approved_total",
                    "shebao_bills_issued_total", "shebao_bills_issued_cny_total", "shebao_payments_received_total",
                    "shebao_payments_received_cny_total", "shebao_bills_overdue_total",

@@ -26,6 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared.money import MONEY_PATTERN, NON_NEGATIVE_MONEY_PATTERN, RATE_PATTERN, MoneyField, NonNegativeMoney, Rate
 from shared.request_guard import MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, control_characters_in, json_depth
+from shared.resident_id import RESIDENT_ID_PATTERN, InvalidResidentId, check_character, parse_resident_id
 from shared.runtime import ServiceDefinition, ServiceRuntime, build_http_app
 from shared.settings import Settings
 from shared.wire import DATE_PATTERN, DATE_TIME_PATTERN, IsoDate, IsoDateTime
@@ -161,6 +162,34 @@ def test_minus_zero_is_not_non_negative_money_nor_a_rate(zero):
     assert not accepts(NON_NEGATIVE, zero)
     assert not accepts(RATE, zero)
     assert accepts(MONEY, zero)
+
+
+# --- resident ID numbers: the published shape is what the parser calls well-formed --------------------
+
+resident_id_text = st.from_regex(RESIDENT_ID_PATTERN, fullmatch=True)
+id_alphabet = string.digits + "Xx" + "".join(SPACES) + "".join(NON_ASCII_DIGITS) + "\x85\x1c"
+
+
+def well_formed_resident_id(text: str) -> bool:
+    try:
+        parse_resident_id(text)
+    except InvalidResidentId as refused:
+        return refused.rule != "format"
+    return True
+
+
+@FAST
+@given(st.one_of(resident_id_text, st.text(id_alphabet, min_size=16, max_size=22), json_text))
+def test_an_id_number_is_well_formed_exactly_when_it_matches_the_published_pattern(text):
+    assert well_formed_resident_id(text) == (re.fullmatch(RESIDENT_ID_PATTERN, text) is not None)
+
+
+@FAST
+@given(st.text(string.digits, min_size=17, max_size=17), st.sampled_from(SPACES[4:] + ["\x85", "\x1c"]))
+def test_unicode_space_around_an_id_number_is_not_stripped_into_a_valid_one(digits, space):
+    number = digits + check_character(digits)
+    assert not well_formed_resident_id(space + number)
+    assert not well_formed_resident_id(number + space)
 
 
 # --- dates and instants: RFC 3339 text only ---------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -36,6 +35,7 @@ from shared.auth import (
 from shared.events import Language, Programme
 from shared.periods import Month
 from shared.runtime import ServiceRuntime, get_runtime
+from shared.wire import WireUuid
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -51,7 +51,7 @@ class CertificateAsked(Body):
 
 @router.post("/persons/{person_id}/certificates", status_code=201)
 async def post_certificate(
-    person_id: uuid.UUID, body: CertificateAsked,
+    person_id: WireUuid, body: CertificateAsked,
     principal: Principal = Depends(require_role("resident", "caseworker")),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
@@ -69,7 +69,7 @@ async def post_certificate(
 
 @router.get("/persons/{person_id}/certificates")
 async def get_person_certificates(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Every certificate issued to the person, newest first."""

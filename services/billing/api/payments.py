@@ -3,7 +3,6 @@ statement, vouchers."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -34,7 +33,7 @@ from shared.auth import (
 )
 from shared.money import NonNegativeMoney
 from shared.runtime import ServiceRuntime, get_runtime
-from shared.wire import IsoDateTime
+from shared.wire import IsoDateTime, WireUuid
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -42,7 +41,7 @@ BillStatus = Literal["open", "overdue", "paid", "missed", "cancelled"]
 
 
 class Payment(Body):
-    person_id: uuid.UUID
+    person_id: WireUuid
     amount: NonNegativeMoney
     channel: Label
     channel_txn_id: Label
@@ -129,7 +128,7 @@ async def verify_voucher(
 
 @router.get("/persons/{person_id}/bills")
 async def get_bills(
-    person_id: uuid.UUID, status: BillStatus | None = None, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, status: BillStatus | None = None, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The person's bills (newest first): lines, what is paid, what is still owed today."""
@@ -141,7 +140,7 @@ async def get_bills(
 
 @router.get("/persons/{person_id}/statement")
 async def get_statement(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The contribution record: months paid and missed per programme, years, personal account."""
@@ -151,7 +150,7 @@ async def get_statement(
 
 @router.get("/persons/{person_id}/vouchers")
 async def get_person_vouchers(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """Every voucher of the person, newest first."""

@@ -3,7 +3,6 @@ it rests on (average wages, account interest rates), versioned like the policies
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -34,7 +33,7 @@ from shared.events.envelope import Region
 from shared.money import NonNegativeMoney, Rate
 from shared.periods import Month
 from shared.runtime import ServiceRuntime, get_runtime
-from shared.wire import IsoDate
+from shared.wire import IsoDate, WireUuid
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -54,7 +53,7 @@ def _estimate_problems(birth: Month, today: date, assumptions: Assumptions) -> l
 
 @router.get("/persons/{person_id}/pension-estimate")
 async def get_pension_estimate(
-    person_id: uuid.UUID, birth_month: MonthText, category: RetirementCategory,
+    person_id: WireUuid, birth_month: MonthText, category: RetirementCategory,
     wage_growth: Rate | None = None, interest: Rate | None = None,
     principal: Principal = Depends(require_role("resident", "caseworker")),
     runtime: ServiceRuntime = Depends(get_runtime),

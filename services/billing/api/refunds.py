@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, Response
 
 from services.billing.api.common import (
@@ -23,6 +21,7 @@ from shared.auth import (
 )
 from shared.money import NonNegativeMoney
 from shared.runtime import ServiceRuntime, get_runtime
+from shared.wire import WireUuid
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
@@ -37,7 +36,7 @@ class RefundAsked(Body):
 
 @router.post("/persons/{person_id}/refunds", status_code=201)
 async def post_refund(
-    person_id: uuid.UUID, body: RefundAsked, response: Response,
+    person_id: WireUuid, body: RefundAsked, response: Response,
     principal: Principal = Depends(require_role("resident", "caseworker")),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
@@ -59,7 +58,7 @@ async def post_refund(
 
 @router.get("/persons/{person_id}/refunds")
 async def get_refunds(
-    person_id: uuid.UUID, principal: Principal = Depends(current_principal),
+    person_id: WireUuid, principal: Principal = Depends(current_principal),
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The person's refunds, newest first."""
