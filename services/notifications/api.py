@@ -42,12 +42,14 @@ class PreferencesIn(BaseModel):
     reminders: bool = True
     receipts: bool = True
     overdue_notices: bool = True
+    loss_of_cover_notices: bool = True
 
-    @field_validator("receipts", "overdue_notices")
+    @field_validator("receipts", "overdue_notices", "loss_of_cover_notices")
     @classmethod
     def _always_on(cls, value: bool) -> bool:
         if not value:
-            raise ValueError("receipts and overdue notices cannot be switched off")
+            raise ValueError("receipts, overdue notices and notices of suspended or ended cover cannot be switched "
+                             "off; the channels chosen decide only how they reach you")
         return value
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from services.notifications.operations import notices, projections
 from shared.events import (
+    ApplicationRejected,
     ApplicationSubmitted,
+    CertificateIssued,
     ContributionRepriced,
     DocumentsRejected,
     EnrollmentActivated,
@@ -17,6 +19,7 @@ from shared.events import (
     PaymentOverdue,
     PremiumDue,
     PremiumPaid,
+    RefundIssued,
 )
 from shared.handlers import HandlerTable
 from shared.unit_of_work import UnitOfWork
@@ -24,6 +27,10 @@ from shared.unit_of_work import UnitOfWork
 
 async def on_application_submitted(uow: UnitOfWork, event: ApplicationSubmitted) -> None:
     await projections.record_application(uow, event)
+
+
+async def on_application_rejected(uow: UnitOfWork, event: ApplicationRejected) -> None:
+    await notices.notify_application_rejected(uow, event)
 
 
 async def on_documents_rejected(uow: UnitOfWork, event: DocumentsRejected) -> None:
@@ -66,6 +73,14 @@ async def on_contribution_repriced(uow: UnitOfWork, event: ContributionRepriced)
     await notices.notify_repricing(uow, event)
 
 
+async def on_refund_issued(uow: UnitOfWork, event: RefundIssued) -> None:
+    await notices.notify_refund(uow, event)
+
+
+async def on_certificate_issued(uow: UnitOfWork, event: CertificateIssued) -> None:
+    await notices.notify_certificate(uow, event)
+
+
 HANDLERS: HandlerTable = {
     ApplicationSubmitted: on_application_submitted,
     DocumentsRejected: on_documents_rejected,
@@ -78,4 +93,7 @@ HANDLERS: HandlerTable = {
     PremiumPaid: on_premium_paid,
     PaymentOverdue: on_payment_overdue,
     ContributionRepriced: on_contribution_repriced,
+    ApplicationRejected: on_application_rejected,
+    RefundIssued: on_refund_issued,
+    CertificateIssued: on_certificate_issued,
 }

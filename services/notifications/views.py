@@ -47,6 +47,7 @@ class PreferencesOut(BaseModel):
     # shown so a client sees they exist; they cannot be switched off
     receipts: bool = True
     overdue_notices: bool = True
+    loss_of_cover_notices: bool = True  # suspension, termination: on the chosen channels, or all if none
 
 
 class ReminderScanOut(BaseModel):

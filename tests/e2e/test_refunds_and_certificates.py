@@ -1,6 +1,7 @@
 """Issue 16 across the running platform: a resident overpays through two channels and gets the
-credit back (RefundIssued on the topic, a refund voucher that verifies); then asks for a
-certificate of contribution for 2026, verifies it on the public route, and opens its PDF."""
+credit back (RefundIssued on the topic, a refund voucher that verifies, a notice); then asks for a
+certificate of contribution for 2026 (a notice says it is ready), verifies it on the public route, and
+opens its PDF."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ def test_overpaid_through_two_channels_refunded_then_certified_for_2026(platform
     presented = httpx.post(client.url("billing", "/v1/vouchers/verify"), timeout=30,
                            json={"document": voucher["document"], "signature": voucher["signature"]}).json()
     assert presented["valid"] is True and voucher["document"]["kind"] == "refund"
+    [told] = resident.wait_for_notice("refund_issued")
+    assert "582.68" in told["text"] and refund["voucher_no"] in told["text"]
 
     # back to the real December 2026: the certificate of the whole year
     clock.reset()
@@ -90,6 +93,9 @@ def test_overpaid_through_two_channels_refunded_then_certified_for_2026(platform
         "paid", "1432.40", "not_billed")
     billing_event(platform.bootstrap_servers, "CertificateIssued",
                   lambda data: data["certificate_no"] == certificate["certificate_no"])
+
+    [ready] = resident.wait_for_notice("certificate_issued")
+    assert certificate["certificate_no"] in ready["text"]
 
     public = httpx.get(client.url("billing", f"/v1/certificates/{certificate['certificate_no']}/verify"), timeout=30)
     assert public.status_code == 200 and public.json()["valid"] is True

@@ -29,6 +29,7 @@ class Category(StrEnum):
 
     SERVICE = "service"  # follows the person's channel choice
     REMINDER = "reminder"  # follows the channel choice, and "reminders off" silences it
+    CRITICAL = "critical"  # loss of cover: the person's channel choice, or every channel when they chose none
     MANDATORY = "mandatory"  # receipts and overdue notices: every channel we can reach
 
 
@@ -41,9 +42,13 @@ TEMPLATE_CATEGORIES: dict[str, Category] = {
     "payment_reminder_1d": Category.REMINDER,
     "payment_received": Category.MANDATORY,
     "payment_overdue": Category.MANDATORY,
-    "coverage_suspended": Category.SERVICE,
+    "coverage_suspended": Category.CRITICAL,
     "coverage_reinstated": Category.SERVICE,
     "policy_changed": Category.SERVICE,
+    "application_rejected": Category.SERVICE,
+    "coverage_terminated": Category.CRITICAL,
+    "refund_issued": Category.MANDATORY,
+    "certificate_issued": Category.SERVICE,
 }
 TEMPLATE_NAMES = tuple(TEMPLATE_CATEGORIES)
 
@@ -136,9 +141,12 @@ def channels_for(template: str, recipient: Recipient) -> tuple[Channel, ...] | N
     preferences = recipient.preferences
     if category is Category.REMINDER and preferences is not None and not preferences.reminders:
         return None
-    outside = reachable_channels(recipient.contact)
+    reachable = reachable_channels(recipient.contact)
+    outside = reachable
     if category is not Category.MANDATORY and preferences is not None:
-        outside = tuple(channel for channel in outside if channel in preferences.channels)
+        outside = tuple(channel for channel in reachable if channel in preferences.channels)
+    if category is Category.CRITICAL and not outside:
+        outside = reachable  # a loss of cover is never left to an inbox the person may not open
     return (INBOX, *outside)
 
 

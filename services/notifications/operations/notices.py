@@ -16,11 +16,14 @@ from services.notifications import repository
 from services.notifications.domain.notices import NewNotification, compose, inbox_delivered
 from services.notifications.domain.templates import variables
 from shared.events import (
+    ApplicationRejected,
+    CertificateIssued,
     ContributionRepriced,
     DocumentsRejected,
     NotificationDelivered,
     NotificationFailed,
     PaymentOverdue,
+    RefundIssued,
 )
 from shared.periods import now_utc
 from shared.unit_of_work import UnitOfWork
@@ -71,3 +74,17 @@ async def notify_overdue(uow: UnitOfWork, event: PaymentOverdue) -> None:
 async def notify_repricing(uow: UnitOfWork, event: ContributionRepriced) -> None:
     await notify(uow, person_id=event.person_id, template="policy_changed", region=event.region,
                  variables_for=variables.policy_changed(event))
+
+
+async def notify_application_rejected(uow: UnitOfWork, event: ApplicationRejected) -> None:
+    await notify(uow, person_id=event.person_id, template="application_rejected",
+                 variables_for=variables.application_rejected(event))
+
+
+async def notify_refund(uow: UnitOfWork, event: RefundIssued) -> None:
+    await notify(uow, person_id=event.person_id, template="refund_issued", variables_for=variables.refund_issued(event))
+
+
+async def notify_certificate(uow: UnitOfWork, event: CertificateIssued) -> None:
+    await notify(uow, person_id=event.person_id, template="certificate_issued",
+                 variables_for=variables.certificate_issued(event))

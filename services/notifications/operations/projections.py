@@ -60,6 +60,8 @@ async def record_reinstatement(uow: UnitOfWork, event: EnrollmentReinstated) -> 
 
 async def record_termination(uow: UnitOfWork, event: EnrollmentTerminated) -> None:
     await repository.set_enrolment_status(uow.conn, event.enrollment_id, "terminated")
+    await notify(uow, person_id=event.person_id, template="coverage_terminated",
+                 variables_for=variables.coverage_terminated(event))
 
 
 async def record_bill(uow: UnitOfWork, event: PremiumDue) -> None:

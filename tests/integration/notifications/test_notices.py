@@ -235,7 +235,8 @@ async def test_preferences_choose_language_and_channels_but_not_receipts(notific
         headers=notifications.auth("resident", sub=person))
     assert put.status_code == 200
     assert put.json() == {"person_id": str(person), "channels": ["inbox", "email"], "language": "en",
-                          "reminders": False, "receipts": True, "overdue_notices": True}
+                          "reminders": False, "receipts": True, "overdue_notices": True,
+                          "loss_of_cover_notices": True}
 
     bill = a_bill(person)
     await notifications.notice_about(await notifications.publish(bill))
@@ -254,6 +255,7 @@ async def test_preferences_choose_language_and_channels_but_not_receipts(notific
 @pytest.mark.parametrize(("body", "field"), [
     ({"receipts": False}, "body.receipts"),
     ({"overdue_notices": False}, "body.overdue_notices"),
+    ({"loss_of_cover_notices": False}, "body.loss_of_cover_notices"),
     ({"channels": ["fax"]}, "body.channels.0"),
     ({"language": "fr"}, "body.language"),
 ])

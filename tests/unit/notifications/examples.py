@@ -7,18 +7,22 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from shared.events import (
+    ApplicationRejected,
     ApplicationSubmitted,
     AppliedPayment,
     BillLine,
+    CertificateIssued,
     Contact,
     ContributionRepriced,
     DocumentsRejected,
     EnrollmentActivated,
     EnrollmentReinstated,
     EnrollmentSuspended,
+    EnrollmentTerminated,
     PaymentOverdue,
     PremiumDue,
     PremiumPaid,
+    RefundIssued,
     RejectedMaterial,
 )
 
@@ -100,3 +104,26 @@ def a_repricing(person_id: uuid.UUID, *, old_base: str = "7162.00", new_base: st
     return ContributionRepriced(person_id=person_id, programme="pension", region=BEIJING, effective_month="2026-07",
                                 old_base=Decimal(old_base), new_base=Decimal(new_base),
                                 old_monthly_amount=Decimal(old_amount), new_monthly_amount=Decimal(new_amount))
+
+
+def an_application_rejection(person_id: uuid.UUID) -> ApplicationRejected:
+    return ApplicationRejected(application_id=uuid.uuid4(), person_id=person_id,
+                               reasons=("not resident in the region", "already insured through an employer"))
+
+
+def a_termination(person_id: uuid.UUID) -> EnrollmentTerminated:
+    return EnrollmentTerminated(enrollment_id=uuid.uuid4(), person_id=person_id, programme="pension",
+                                reason="moved to an employer", last_month="2026-03")
+
+
+def a_refund(person_id: uuid.UUID, *, channel: str | None = "alipay,unionpay", credit: str | None = "0.00"
+             ) -> RefundIssued:
+    return RefundIssued(refund_id=uuid.uuid4(), person_id=person_id, amount=Decimal("582.68"),
+                        reason="paid twice", channel=channel, voucher_no="110000-2026-00000042",
+                        credit_balance=None if credit is None else Decimal(credit))
+
+
+def a_certificate(person_id: uuid.UUID) -> CertificateIssued:
+    return CertificateIssued(certificate_id=uuid.uuid4(), certificate_no="110000-C2026-00000007",
+                             person_id=person_id, first_month="2026-01", last_month="2026-12",
+                             programmes=("pension", "medical_employee"), language="en")

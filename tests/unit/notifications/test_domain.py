@@ -111,10 +111,18 @@ def test_reminders_off_silences_reminders_only():
     assert channels_for("bill_issued", quiet_person) == (INBOX, SMS, EMAIL)
 
 
-@pytest.mark.parametrize("template", ["payment_received", "payment_overdue"])
+@pytest.mark.parametrize("template", ["payment_received", "payment_overdue", "refund_issued"])
 def test_receipts_and_overdue_notices_cannot_be_switched_off(template):
     opted_out = a_recipient(channels=set(), reminders=False)
     assert channels_for(template, opted_out) == (INBOX, SMS, EMAIL)
+
+
+@pytest.mark.parametrize("template", ["coverage_suspended", "coverage_terminated"])
+def test_a_loss_of_cover_goes_out_whatever_was_switched_off_on_the_channels_chosen(template):
+    assert channels_for(template, a_recipient(channels=set(), reminders=False)) == (INBOX, SMS, EMAIL)
+    assert channels_for(template, a_recipient(channels=set(), email=None)) == (INBOX, SMS)
+    assert channels_for(template, a_recipient(channels={EMAIL})) == (INBOX, EMAIL)  # the choice of channel holds
+    assert channels_for("policy_changed", a_recipient(channels=set())) == (INBOX,)  # an optional notice does not
 
 
 def test_language_is_the_preference_then_the_application_then_chinese():

@@ -23,12 +23,16 @@ from shared.periods import DEFAULT_TZ
 
 from .examples import (
     a_bill,
+    a_certificate,
     a_payment,
     a_person,
+    a_refund,
     a_reinstatement,
     a_repricing,
     a_suspension,
+    a_termination,
     an_application,
+    an_application_rejection,
     an_enrolment,
     an_overdue_notice,
     materials_rejected,
@@ -57,6 +61,10 @@ SAMPLES = {
     "coverage_suspended": variables.coverage_suspended(a_suspension(PERSON)),
     "coverage_reinstated": variables.coverage_reinstated(a_reinstatement(PERSON)),
     "policy_changed": variables.policy_changed(a_repricing(PERSON)),
+    "application_rejected": variables.application_rejected(an_application_rejection(PERSON)),
+    "coverage_terminated": variables.coverage_terminated(a_termination(PERSON)),
+    "refund_issued": variables.refund_issued(a_refund(PERSON, credit="17.32")),
+    "certificate_issued": variables.certificate_issued(a_certificate(PERSON)),
 }
 
 # (template, language) → what the reader must find in the text
@@ -96,6 +104,19 @@ EXPECTED = {
     ("coverage_reinstated", "zh-CN"): ["已恢复参保", "等待期至2026年3月31日"],
     ("policy_changed", "en"): ["from July 2026", "base changes from ¥7,162.00 to ¥7,500.00",
                                "monthly amount from ¥1,432.40 to ¥1,500.00"],
+    ("application_rejected", "en"): ["not accepted: not resident in the region, already insured through an employer",
+                                     "What to do: correct what is named and apply again"],
+    ("application_rejected", "zh-CN"): ["未通过：not resident in the region、already insured", "更正后重新申请"],
+    ("coverage_terminated", "en"): ["basic pension cover ended with March 2026", "reason: moved to an employer",
+                                    "can be refunded"],
+    ("coverage_terminated", "zh-CN"): ["基本养老保险已于2026年3月终止参保", "可申请退费"],
+    ("refund_issued", "en"): ["refunded ¥582.68 to you via Alipay, UnionPay", "reason: paid twice",
+                              "voucher number is 110000-2026-00000042", "remaining credit is ¥17.32"],
+    ("refund_issued", "zh-CN"): ["通过支付宝、银联向您退费582.68元", "退费凭证号110000-2026-00000042",
+                                 "账户余额17.32元"],
+    ("certificate_issued", "en"): ["no. 110000-C2026-00000007 for January 2026 to December 2026",
+                                   "basic pension, basic medical insurance (employee scheme)", "verification page"],
+    ("certificate_issued", "zh-CN"): ["编号110000-C2026-00000007", "2026年1月至2026年12月", "公开核验页面"],
     ("policy_changed", "zh-CN"): ["自2026年7月起", "缴费基数由7,162.00元调整为7,500.00元",
                                   "月缴费额由1,432.40元调整为1,500.00元"],
 }

@@ -67,6 +67,26 @@ class EnglishWording(Wording):
             "Your ${programme} cover is restored",
             "Your arrears are paid and your ${programme} cover is active again. ${waiting_note}",
         ),
+        "application_rejected": (
+            "Application not accepted",
+            "Your application to join social insurance was not accepted: ${reasons}. "
+            "What to do: correct what is named and apply again, or ask at the service counter of your district.",
+        ),
+        "coverage_terminated": (
+            "Your ${programme} cover has ended",
+            "Your ${programme} cover ended with ${last_month} (reason: ${reason}). No further bills are issued for "
+            "it. Any credit you hold can be refunded on request.",
+        ),
+        "refund_issued": (
+            "Refund of ${amount}",
+            "We have refunded ${amount} to you via ${channel} (reason: ${reason}). "
+            "Your refund voucher number is ${voucher_no}. ${credit_note}",
+        ),
+        "certificate_issued": (
+            "Certificate of contribution ready",
+            "Your certificate of contribution no. ${certificate_no} for ${span} (${programmes}) is ready. "
+            "Anyone you show it to can check it by its number on the public verification page.",
+        ),
         "policy_changed": (
             "Policy change: ${programme}",
             "Under the new contribution policy, from ${effective_month} your ${programme} base changes from "
@@ -83,6 +103,8 @@ class EnglishWording(Wording):
         "late_fee_note": "It includes a late fee of ${late_fee}. ",
         "credit_note": "Your credit of ${credit} will go towards your next bill.",
         "overdue_reason": "overdue contributions",
+        "refund_credit_left": "Your remaining credit is ${credit}.",
+        "refund_voucher_pending": "(issued shortly)",
         "consequence_1": "A late fee is charged for every day until you pay.",
         "consequence_30": "A late fee is charged for every day until you pay.",
         "consequence_60": "Please pay soon: at 90 days overdue your cover is suspended.",

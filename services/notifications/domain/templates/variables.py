@@ -15,15 +15,19 @@ from services.notifications.domain.model import materials_for
 from services.notifications.domain.reminders import OpenBill
 from services.notifications.domain.templates.wording import Wording
 from shared.events import (
+    ApplicationRejected,
     ApplicationSubmitted,
+    CertificateIssued,
     ContributionRepriced,
     DocumentsRejected,
     EnrollmentActivated,
     EnrollmentReinstated,
     EnrollmentSuspended,
+    EnrollmentTerminated,
     PaymentOverdue,
     PremiumDue,
     PremiumPaid,
+    RefundIssued,
     RejectedMaterial,
 )
 
@@ -163,5 +167,43 @@ def policy_changed(event: ContributionRepriced) -> VariablesFor:
             "new_base": w.money(event.new_base),
             "old_amount": w.money(event.old_monthly_amount),
             "new_amount": w.money(event.new_monthly_amount),
+        }
+    return variables
+
+
+def application_rejected(event: ApplicationRejected) -> VariablesFor:
+    def variables(w: Wording) -> Variables:
+        return {"reasons": w.join(event.reasons)}
+    return variables
+
+
+def coverage_terminated(event: EnrollmentTerminated) -> VariablesFor:
+    def variables(w: Wording) -> Variables:
+        return {"programme": w.programme(event.programme), "last_month": w.month(event.last_month),
+                "reason": event.reason}
+    return variables
+
+
+def refund_issued(event: RefundIssued) -> VariablesFor:
+    def variables(w: Wording) -> Variables:
+        # billing names several channels "alipay,unionpay" when the refund went back through each
+        channels = [name.strip() for name in (event.channel or "counter").split(",") if name.strip()]
+        return {
+            "amount": w.money(event.amount),
+            "channel": w.join(w.payment_channel(name) for name in channels),
+            "reason": event.reason,
+            "voucher_no": event.voucher_no or w.phrase("refund_voucher_pending"),
+            "credit_note": "" if event.credit_balance is None else w.phrase("refund_credit_left",
+                                                                              credit=w.money(event.credit_balance)),
+        }
+    return variables
+
+
+def certificate_issued(event: CertificateIssued) -> VariablesFor:
+    def variables(w: Wording) -> Variables:
+        return {
+            "certificate_no": event.certificate_no,
+            "span": w.month_range((event.first_month, event.last_month)),
+            "programmes": w.join(w.programme(code) for code in event.programmes),
         }
     return variables

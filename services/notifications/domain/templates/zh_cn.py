@@ -60,6 +60,23 @@ class ChineseWording(Wording):
             "${programme}参保已恢复",
             "您已补缴欠费，${programme}已恢复参保。${waiting_note}",
         ),
+        "application_rejected": (
+            "参保申请未通过",
+            "您的参保申请未通过：${reasons}。请按上述原因更正后重新申请，或到所在区的社保经办窗口咨询。",
+        ),
+        "coverage_terminated": (
+            "${programme}参保已终止",
+            "您的${programme}已于${last_month}终止参保（原因：${reason}），此后不再生成缴费通知。账户余额可申请退费。",
+        ),
+        "refund_issued": (
+            "退费${amount}",
+            "已通过${channel}向您退费${amount}（原因：${reason}）。退费凭证号${voucher_no}。${credit_note}",
+        ),
+        "certificate_issued": (
+            "参保缴费证明已开具",
+            "您的参保缴费证明（编号${certificate_no}，${span}，${programmes}）已开具。"
+            "任何人均可凭编号在公开核验页面核验。",
+        ),
         "policy_changed": (
             "缴费标准调整：${programme}",
             "根据新的缴费政策，自${effective_month}起，您的${programme}缴费基数由${old_base}调整为${new_base}，"
@@ -76,6 +93,8 @@ class ChineseWording(Wording):
         "late_fee_note": "其中滞纳金${late_fee}。",
         "credit_note": "余额${credit}将用于抵扣下期费用。",
         "overdue_reason": "逾期未缴费",
+        "refund_credit_left": "账户余额${credit}。",
+        "refund_voucher_pending": "（稍后出具）",
         "consequence_1": "滞纳金按日加收，请尽快缴纳。",
         "consequence_30": "滞纳金按日加收，请尽快缴纳。",
         "consequence_60": "请尽快缴纳，逾期满90天将暂停参保。",
