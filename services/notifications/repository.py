@@ -13,8 +13,16 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.notifications.domain.model import Contact, Message, Preferences, Recipient
-from services.notifications.domain.notices import DeliveryState, DueDelivery, InboxEntry, NewNotification
+from services.notifications.domain.model import DIGESTED_TEMPLATES, Contact, Message, Preferences, Recipient
+from services.notifications.domain.notices import (
+    DeliveryState,
+    DigestMember,
+    DueDelivery,
+    InboxEntry,
+    NewDelivery,
+    NewNotification,
+    joins_a_digest,
+)
 from services.notifications.domain.reminders import OpenBill
 from services.notifications.domain.timing import Outcome
 
@@ -160,6 +168,7 @@ async def record_notifications(
     new = [n for n in notifications if n.notification_id in new_ids]
     if not new:
         return []
+    digested = [(n, d) for n in new for d in n.deliveries if joins_a_digest(n, d)]
     await conn.execute(
         """INSERT INTO deliveries (notification_id, channel, status, next_attempt_at, delivered_at)
            SELECT id, channel, status, next_attempt_at, CASE WHEN status = 'delivered' THEN created_at END
@@ -167,10 +176,31 @@ async def record_notifications(
                 AS d(id, channel, status, next_attempt_at, created_at)""",
         *_columns([
             (n.notification_id, d.channel, d.status, d.next_attempt_at, n.created_at)
-            for n in new for d in n.deliveries
+            for n in new for d in n.deliveries if not joins_a_digest(n, d)
         ], width=5),
     )
+    for notice, delivery in digested:  # in order: the first of a burst leads, the later ones join it
+        await _join_or_lead_digest(conn, notice, delivery)
     return new
+
+
+async def _join_or_lead_digest(conn: asyncpg.Connection, notice: NewNotification, delivery: NewDelivery) -> None:
+    """Join the person's digest of this kind on this channel that has not gone out yet, or lead a new one.
+    The lead is locked (a worker claiming it at this moment is waited for, and then it is no longer
+    pending: this notice leads the next digest)."""
+    lead = await conn.fetchval(
+        """SELECT d.notification_id FROM deliveries d JOIN notifications n USING (notification_id)
+           WHERE n.person_id = $1 AND n.template = $2 AND d.channel = $3 AND d.status = 'pending'
+             AND d.digest_of IS NULL AND d.notification_id <> $4
+           ORDER BY n.created_at LIMIT 1 FOR UPDATE OF d""",
+        notice.person_id, notice.template, delivery.channel, notice.notification_id,
+    )
+    status, next_attempt_at = ("digested", None) if lead is not None else (delivery.status, delivery.next_attempt_at)
+    await conn.execute(
+        """INSERT INTO deliveries (notification_id, channel, status, next_attempt_at, digest_of)
+           VALUES ($1, $2, $3, $4, $5)""",
+        notice.notification_id, delivery.channel, status, next_attempt_at, lead,
+    )
 
 
 async def hold_sms_until(conn: asyncpg.Connection, now: datetime, release: datetime) -> int:
@@ -184,33 +214,60 @@ async def hold_sms_until(conn: asyncpg.Connection, now: datetime, release: datet
 
 
 async def claim_due_deliveries(
-    conn: asyncpg.Connection, *, now: datetime, limit: int, lease_until: datetime, include_sms: bool
+    conn: asyncpg.Connection, *, now: datetime, limit: int, lease_until: datetime, include_sms: bool,
+    digests_closed_before: datetime | None = None,
 ) -> list[DueDelivery]:
     """Take up to ``limit`` due deliveries for this worker: marked ``sending`` (until
-    ``lease_until``, after which another worker may take them again) with one more attempt."""
+    ``lease_until``, after which another worker may take them again) with one more attempt. The lead
+    of a digest is due only once its notice is older than ``digests_closed_before`` (default ``now``),
+    and comes with its members."""
     rows = await conn.fetch(
         """WITH due AS (
-               SELECT notification_id, channel FROM deliveries
-               WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1 AND ($4 OR channel <> 'sms')
-               ORDER BY next_attempt_at LIMIT $2
-               FOR UPDATE SKIP LOCKED)
+               SELECT d.notification_id, d.channel FROM deliveries d JOIN notifications n USING (notification_id)
+               WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $1 AND ($4 OR d.channel <> 'sms')
+                 AND (n.template <> ALL($5::text[]) OR n.created_at <= $6)
+               ORDER BY d.next_attempt_at LIMIT $2
+               FOR UPDATE OF d SKIP LOCKED)
            UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, next_attempt_at = $3,
                                    updated_at = now()
            FROM due JOIN notifications n USING (notification_id) LEFT JOIN contacts c USING (person_id)
            WHERE d.notification_id = due.notification_id AND d.channel = due.channel
            RETURNING d.notification_id, d.channel, d.attempts, n.person_id, n.region, n.template, n.caused_by,
                      n.correlation_id, n.language, n.title, n.body, c.phone, c.email""",
-        now, limit, lease_until, include_sms,
+        now, limit, lease_until, include_sms, sorted(DIGESTED_TEMPLATES), digests_closed_before or now,
     )
+    members = await _digest_members(conn, [(row["notification_id"], row["channel"]) for row in rows
+                                           if row["template"] in DIGESTED_TEMPLATES])
     return [
         DueDelivery(
             notification_id=row["notification_id"], channel=row["channel"], attempts=row["attempts"],
             person_id=row["person_id"], region=row["region"], template=row["template"],
             caused_by=row["caused_by"], correlation_id=row["correlation_id"], language=row["language"],
             message=Message(row["title"], row["body"]), phone=row["phone"], email=row["email"],
+            members=members.get((row["notification_id"], row["channel"]), ()),
         )
         for row in rows
     ]
+
+
+async def _digest_members(conn: asyncpg.Connection, leads: Sequence[tuple[uuid.UUID, str]]
+                          ) -> dict[tuple[uuid.UUID, str], tuple[DigestMember, ...]]:
+    if not leads:
+        return {}
+    rows = await conn.fetch(
+        """SELECT d.digest_of, d.channel, n.notification_id, n.caused_by, n.correlation_id, n.title, n.body
+           FROM unnest($1::uuid[], $2::text[]) AS lead(notification_id, channel)
+           JOIN deliveries d ON d.digest_of = lead.notification_id AND d.channel = lead.channel
+           JOIN notifications n ON n.notification_id = d.notification_id
+           WHERE d.status = 'digested' ORDER BY n.created_at, n.notification_id""",
+        [lead for lead, _ in leads], [channel for _, channel in leads],
+    )
+    members: dict[tuple[uuid.UUID, str], list[DigestMember]] = {}
+    for row in rows:
+        members.setdefault((row["digest_of"], row["channel"]), []).append(DigestMember(
+            notification_id=row["notification_id"], caused_by=row["caused_by"],
+            correlation_id=row["correlation_id"], message=Message(row["title"], row["body"])))
+    return {key: tuple(found) for key, found in members.items()}
 
 
 async def record_outcomes(
@@ -234,7 +291,29 @@ async def record_outcomes(
         [outcome.error for _, outcome in outcomes], now, [outcome.next_attempt_at for _, outcome in outcomes],
     )
     stored = {(row["notification_id"], row["channel"]) for row in rows}
-    return [(due, outcome) for due, outcome in outcomes if (due.notification_id, due.channel) in stored]
+    kept = [(due, outcome) for due, outcome in outcomes if (due.notification_id, due.channel) in stored]
+    await _settle_digest_members(conn, kept, now)
+    return kept
+
+
+async def _settle_digest_members(conn: asyncpg.Connection, outcomes: Sequence[tuple[DueDelivery, Outcome]],
+                                 now: datetime) -> None:
+    """The members that went out with a lead share its final outcome (a retry keeps them waiting)."""
+    final = [(member, due, outcome) for due, outcome in outcomes if outcome.status != "pending"
+             for member in due.members]
+    if not final:
+        return
+    await conn.execute(
+        """UPDATE deliveries d SET status = o.status, last_error = o.error, attempts = o.attempts,
+                                   delivered_at = CASE WHEN o.status = 'delivered' THEN $5::timestamptz END,
+                                   updated_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $6::int[])
+                AS o(notification_id, channel, status, error, attempts)
+           WHERE d.notification_id = o.notification_id AND d.channel = o.channel AND d.status = 'digested'""",
+        [member.notification_id for member, _, _ in final], [due.channel for _, due, _ in final],
+        [outcome.status for _, _, outcome in final], [outcome.error for _, _, outcome in final], now,
+        [due.attempts for _, due, _ in final],
+    )
 
 
 async def inbox(conn: asyncpg.Connection, person_id: uuid.UUID, limit: int) -> list[InboxEntry]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
+
 from shared.settings import Settings, weak_secret
 
 
@@ -40,6 +42,9 @@ class NotificationsSettings(Settings):
     notifications_max_attempts: int = 5
     notifications_retry_backoff_s: float = 30.0
     notifications_retry_backoff_max_s: float = 3600.0
+    # digested notices (domain/model.py: DIGESTED_TEMPLATES) wait this long after the first of a burst,
+    # then go out as one message per channel
+    notifications_digest_window_s: float = Field(default=600.0, ge=0, le=86400)
     # a delivery claimed by a worker that died is picked again after this
     notifications_sending_lease_s: float = 300.0
 

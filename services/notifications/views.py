@@ -16,7 +16,7 @@ from services.notifications.domain.notices import DeliveryState, InboxEntry
 
 class DeliveryOut(BaseModel):
     channel: str
-    status: Literal["pending", "sending", "delivered", "failed"]
+    status: Literal["pending", "sending", "delivered", "failed", "digested"]
     attempts: int
     error: str | None
     next_attempt_at: datetime | None

@@ -52,6 +52,11 @@ TEMPLATE_CATEGORIES: dict[str, Category] = {
 }
 TEMPLATE_NAMES = tuple(TEMPLATE_CATEGORIES)
 
+DIGESTED_TEMPLATES: frozenset[str] = frozenset({"payment_overdue"})
+"""Notices of these kinds for one person, arriving within the digest window, go out on SMS and e-mail as
+one message listing them (a back-run can raise dozens of overdue notices at once). Each stays a notice
+of its own in the inbox. A loss of cover is never digested: it must not wait."""
+
 
 @dataclass(frozen=True)
 class Message:

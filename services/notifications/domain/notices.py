@@ -16,9 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from services.notifications.domain.model import INBOX, SMS, Channel, Message, Recipient, channels_for, language_for
+from services.notifications.domain.model import (
+    DIGESTED_TEMPLATES,
+    INBOX,
+    SMS,
+    Channel,
+    Message,
+    Recipient,
+    channels_for,
+    language_for,
+)
 from services.notifications.domain.reminders import OpenBill, reminder_template
-from services.notifications.domain.templates import email_text, render, sms_text, variables
+from services.notifications.domain.templates import digest, email_text, render, sms_text, variables
 from services.notifications.domain.timing import Outcome, earliest_send, region_tz
 from shared.events import NotificationDelivered, NotificationFailed
 
@@ -92,6 +101,11 @@ def compose(
     )
 
 
+def joins_a_digest(notice: NewNotification, delivery: NewDelivery) -> bool:
+    """Whether this delivery goes out in a digest: the outside channels of a digested kind of notice."""
+    return notice.template in DIGESTED_TEMPLATES and delivery.channel != INBOX
+
+
 def inbox_delivered(notice: NewNotification) -> NotificationDelivered:
     """A recorded notice is in the inbox at once, and that delivery is announced like the others."""
     return NotificationDelivered(notification_id=notice.notification_id, person_id=notice.person_id,
@@ -102,8 +116,19 @@ def inbox_delivered(notice: NewNotification) -> NotificationDelivered:
 
 
 @dataclass(frozen=True)
+class DigestMember:
+    """A notice that goes out inside another's delivery (the digest's lead) on the same channel."""
+
+    notification_id: uuid.UUID
+    caused_by: uuid.UUID
+    correlation_id: uuid.UUID
+    message: Message
+
+
+@dataclass(frozen=True)
 class DueDelivery:
-    """A delivery a worker claimed: the notice, its channel, and the address we know now."""
+    """A delivery a worker claimed: the notice, its channel, and the address we know now; for
+    the lead of a digest, the notices that go out with it (``members``, oldest first)."""
 
     notification_id: uuid.UUID
     channel: Channel
@@ -117,10 +142,18 @@ class DueDelivery:
     message: Message
     phone: str | None
     email: str | None
+    members: tuple[DigestMember, ...] = ()
 
     @property
     def address(self) -> str | None:
         return self.phone if self.channel == SMS else self.email
+
+    @property
+    def message_sent(self) -> Message:
+        """What goes out: the notice, or for a digest one message listing it and its members."""
+        if not self.members:
+            return self.message
+        return digest(self.language, [self.message, *(member.message for member in self.members)])
 
 
 def attempt_refused(due: DueDelivery) -> str | None:
@@ -132,7 +165,8 @@ def attempt_refused(due: DueDelivery) -> str | None:
 
 def text_for(due: DueDelivery) -> str:
     """The text sent on the delivery's channel: signed for SMS, with the footer for e-mail."""
-    return sms_text(due.language, due.message) if due.channel == SMS else email_text(due.language, due.message)
+    message = due.message_sent
+    return sms_text(due.language, message) if due.channel == SMS else email_text(due.language, message)
 
 
 def announcement(due: DueDelivery, outcome: Outcome) -> NotificationDelivered | NotificationFailed | None:
@@ -144,6 +178,17 @@ def announcement(due: DueDelivery, outcome: Outcome) -> NotificationDelivered | 
                 template=due.template, caused_by=due.caused_by, error=outcome.error)
 
 
+def member_announcements(due: DueDelivery, outcome: Outcome
+                         ) -> list[tuple[DigestMember, NotificationDelivered | NotificationFailed]]:
+    """Each member of a digest shares its lead's outcome, announced in the member's own chain."""
+    if outcome.status == "pending":
+        return []
+    kind = NotificationDelivered if outcome.status == "delivered" else NotificationFailed
+    return [(member, kind(notification_id=member.notification_id, person_id=due.person_id, channel=due.channel,
+                          template=due.template, caused_by=member.caused_by, error=outcome.error))
+            for member in due.members]
+
+
 # --- the inbox as the person sees it -------------------------------------------------------
 
 
@@ -152,7 +197,7 @@ class DeliveryState:
     """One channel of a recorded notice, as it stands."""
 
     channel: Channel
-    status: Literal["pending", "sending", "delivered", "failed"]
+    status: Literal["pending", "sending", "delivered", "failed", "digested"]
     attempts: int
     error: str | None
     next_attempt_at: datetime | None

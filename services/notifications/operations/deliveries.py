@@ -20,7 +20,13 @@ import structlog
 from services.notifications import repository
 from services.notifications.adapters.channels import OutgoingMessage, Sender, senders_from
 from services.notifications.domain.model import Channel
-from services.notifications.domain.notices import DueDelivery, announcement, attempt_refused, text_for
+from services.notifications.domain.notices import (
+    DueDelivery,
+    announcement,
+    attempt_refused,
+    member_announcements,
+    text_for,
+)
 from services.notifications.domain.timing import (
     Outcome,
     RetryPolicy,
@@ -69,6 +75,8 @@ async def deliver_due(
         for due, outcome in stored:
             if (payload := announcement(due, outcome)) is not None:
                 announce(uow, payload, region=due.region, correlation_id=due.correlation_id)
+            for member, shared in member_announcements(due, outcome):
+                announce(uow, shared, region=due.region, correlation_id=member.correlation_id)
     return _summary(stored, claimed=len(claimed), held=held)
 
 
@@ -92,6 +100,7 @@ async def _claim(units: UnitsOfWork, settings: NotificationsSettings, now: datet
         claimed = await repository.claim_due_deliveries(
             uow.conn, now=now, limit=settings.notifications_delivery_batch, include_sms=not quiet,
             lease_until=now + timedelta(seconds=settings.notifications_sending_lease_s),
+            digests_closed_before=now - timedelta(seconds=settings.notifications_digest_window_s),
         )
     return held, claimed
 
@@ -119,7 +128,8 @@ async def _attempt(due: DueDelivery, sender: Sender, timeout_s: float) -> str | 
     """None when the channel took the message, else why not."""
     if (refused := attempt_refused(due)) is not None:
         return refused
-    message = OutgoingMessage(due.notification_id, due.address, due.message.title, text_for(due), due.language)
+    message = OutgoingMessage(due.notification_id, due.address, due.message_sent.title, text_for(due),
+                              due.language)
     try:
         async with asyncio.timeout(timeout_s):
             await sender.send(message)

@@ -9,13 +9,15 @@ events, so a gap fails a test, not a resident's SMS).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.notifications.domain.model import Message
 from services.notifications.domain.templates import variables
 from services.notifications.domain.templates.en import EnglishWording
 from services.notifications.domain.templates.wording import MissingVariable, Wording, fill
 from services.notifications.domain.templates.zh_cn import ChineseWording
 
-__all__ = ["MissingVariable", "Wording", "email_text", "render", "sms_text", "variables", "wording_for"]
+__all__ = ["MissingVariable", "Wording", "digest", "email_text", "render", "sms_text", "variables", "wording_for"]
 
 WORDINGS: dict[str, Wording] = {"zh-CN": ChineseWording(), "en": EnglishWording()}
 
@@ -34,6 +36,15 @@ def render(template: str, language: str, variables_for: variables.VariablesFor) 
         # an empty optional note may leave a space at the end
         body=fill(body, values, template, language).strip(),
     )
+
+
+def digest(language: str, messages: Sequence[Message]) -> Message:
+    """Several notices of one kind as one message: a count with the first title, then each text."""
+    wording = wording_for(language)
+    title = wording.phrase("digest_title", count=len(messages), title=messages[0].title)
+    lines = [wording.phrase("digest_item", number=number, title=message.title, body=message.body)
+             for number, message in enumerate(messages, start=1)]
+    return Message(title=title, body="\n".join(lines))
 
 
 def sms_text(language: str, message: Message) -> str:

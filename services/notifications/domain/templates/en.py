@@ -95,6 +95,8 @@ class EnglishWording(Wording):
     }
 
     phrases = {
+        "digest_title": "${count} notices: ${title}",
+        "digest_item": "${number}. ${title}: ${body}",
         "month_range": "${first} to ${last}",
         "rejection": "${material} (${reason})",
         "rejection_with_note": "${material} (${reason}: ${note})",

@@ -85,6 +85,8 @@ class ChineseWording(Wording):
     }
 
     phrases = {
+        "digest_title": "${count}条通知：${title}",
+        "digest_item": "${number}. ${title}：${body}",
         "month_range": "${first}至${last}",
         "rejection": "${material}（${reason}）",
         "rejection_with_note": "${material}（${reason}：${note}）",
