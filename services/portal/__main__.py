@@ -1,0 +1,10 @@
+"""``python -m services.portal``: serve the portal (port 8100 unless SHEBAO_PORTAL_PORT)."""
+
+import uvicorn
+
+from services.portal.app import create_app
+from services.portal.settings import PortalSettings
+
+if __name__ == "__main__":
+    settings = PortalSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
