@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.settings import DEFAULT_PORTS, DEVELOPMENT_JWT_SECRET
 
 PORTAL_PORT = 8100
+DEVELOPMENT_SESSION_SECRET = "shebao-portal-local-session-secret-change-me"
 
 
 def _default_url(service: str) -> str:
@@ -28,7 +29,7 @@ class PortalSettings(BaseSettings):
     port: int = PORTAL_PORT
     # the address the public reaches the portal at (the voucher QR code points here)
     public_url: str = f"http://127.0.0.1:{PORTAL_PORT}"
-    session_secret: str = "shebao-portal-local-session-secret-change-me"
+    session_secret: str = DEVELOPMENT_SESSION_SECRET
     cookie_secure: bool = True
 
     enrollment_url: str = _default_url("enrollment")
@@ -51,6 +52,17 @@ class PortalSettings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    def production_problems(self) -> list[str]:
+        """Why this portal must not serve in production (a public session secret, no sign-in)."""
+        if not self.production:
+            return []
+        problems = []
+        if len(self.session_secret.encode()) < 32 or self.session_secret == DEVELOPMENT_SESSION_SECRET:
+            problems.append("SHEBAO_PORTAL_SESSION_SECRET: set a secret of at least 32 bytes")
+        if not (self.oidc_issuer and self.oidc_client_id):
+            problems.append("SHEBAO_PORTAL_OIDC_ISSUER and SHEBAO_PORTAL_OIDC_CLIENT_ID: production signs in by OIDC")
+        return problems
 
     def service_url(self, service: str) -> str:
         return getattr(self, f"{service}_url")

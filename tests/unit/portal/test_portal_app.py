@@ -123,3 +123,12 @@ def test_oidc_claims_of_a_caseworker_keep_the_provider_subject():
 def test_oidc_claims_that_name_no_acceptable_person_are_refused(claims):
     with pytest.raises(ClaimsRefused):
         principal_from_claims(claims, SETTINGS)
+
+
+def test_in_production_the_portal_wants_a_session_secret_and_an_oidc_issuer():
+    assert PortalSettings().production_problems() == []
+    problems = PortalSettings(environment="production").production_problems()
+    assert len(problems) == 2
+    ready = PortalSettings(environment="production", session_secret="s" * 40, oidc_issuer="https://id.example",
+                           oidc_client_id="portal")
+    assert ready.production_problems() == []
