@@ -23,6 +23,13 @@ def assert_labelled(page: Page) -> None:
     assert missing == [], f"inputs without a label on {page.url}: {missing}"
 
 
+def submit(page: Page, selector: str) -> None:
+    """Press a form's button and wait for the page the portal answers with."""
+    with page.expect_navigation():
+        page.click(selector)
+    assert_labelled(page)
+
+
 def visit(page: Page, url: str) -> None:
     page.goto(url)
     assert_labelled(page)
@@ -42,7 +49,7 @@ def sign_in_resident(page: Page, portal: str, id_number: str) -> None:
     visit(page, f"{portal}/signin")
     page.check("#role-resident")
     page.fill("#id_number", id_number)
-    page.click("form.card button[type=submit]")
+    submit(page, "form.card button[type=submit]")
     assert page.url.rstrip("/") == portal
 
 
@@ -50,7 +57,7 @@ def sign_in_caseworker(page: Page, portal: str, region: str = "110000") -> None:
     visit(page, f"{portal}/signin")
     page.check("#role-caseworker")
     page.fill("#region", region)
-    page.click("form.card button[type=submit]")
+    submit(page, "form.card button[type=submit]")
     assert page.url.endswith("/review")
 
 
@@ -70,7 +77,7 @@ def apply(page: Page, portal: str, id_number: str, base: str = "7162.00") -> str
     while True:
         visit(page, f"{portal}/apply")
         fill_application(page, id_number, base)
-        page.click("form.card button[type=submit]")
+        submit(page, "form.card button[type=submit]")
         if "/applications/" in page.url:
             return page.url.rsplit("/", 1)[1]
         if time.monotonic() > deadline:
@@ -86,8 +93,7 @@ def open_checklist(page: Page, portal: str, application_id: str) -> None:
 
 def upload(page: Page, material: str, name: str, content: bytes, mime: str) -> None:
     page.set_input_files(f"#file-{material}", files=[{"name": name, "mimeType": mime, "buffer": content}])
-    page.click(f"#material-{material} button[type=submit]")
-    assert_labelled(page)
+    submit(page, f"#material-{material} button[type=submit]")
 
 
 def upload_all(page: Page) -> None:

@@ -13,6 +13,7 @@ from tests.browser.portal_user import (
     fill_application,
     open_checklist,
     sign_in_resident,
+    submit,
     upload,
     visit,
 )
@@ -27,7 +28,7 @@ def test_an_ineligible_applicant_sees_the_reason_beside_the_field(browser, porta
     sign_in_resident(page, portal_url, child)
     visit(page, f"{portal_url}/apply")
     fill_application(page, child)
-    page.click("form.card button[type=submit]")
+    submit(page, "form.card button[type=submit]")
     assert "/apply" in page.url
     error = page.locator("#id_number-error")
     assert "16" in error.inner_text()  # at least 16 years old
@@ -43,7 +44,7 @@ def test_a_base_outside_the_policy_range_is_shown_beside_the_base(browser, porta
     visit(page, f"{portal_url}/apply")
     assert "–" in page.inner_text("#base-range")  # the range of the region's policy is shown
     fill_application(page, id_number, base="1.00")
-    page.click("form.card button[type=submit]")
+    submit(page, "form.card button[type=submit]")
     assert page.locator("#declared_base-error").count() == 1 or page.locator("main .error").count() >= 1
 
 

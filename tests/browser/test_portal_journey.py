@@ -14,6 +14,7 @@ from tests.browser.portal_user import (
     open_checklist,
     sign_in_caseworker,
     sign_in_resident,
+    submit,
     upload,
     upload_all,
     visit,
@@ -45,9 +46,9 @@ def test_resident_applies_caseworker_rejects_then_approves_resident_pays_and_pub
     assert caseworker.locator("#review-id_card img.doc").count() == 1  # the image shown inline
     assert caseworker.locator("#review-household_register object.doc").count() == 1  # the PDF too
     caseworker.select_option("#reason-id_card", "illegible")
-    caseworker.click("#review-id_card form:has(#reason-id_card) button[type=submit]")
+    submit(caseworker, "#review-id_card form:has(#reason-id_card) button[type=submit]")
     for material in ("household_register", "social_security_card", "work_unit_certificate"):
-        caseworker.click(f"#review-{material} form.inline button[type=submit]")
+        submit(caseworker, f"#review-{material} form.inline button[type=submit]")
         assert "approved" in caseworker.inner_text(f"#review-{material}")
 
     open_checklist(me, portal, application_id)
@@ -58,7 +59,7 @@ def test_resident_applies_caseworker_rejects_then_approves_resident_pays_and_pub
     assert "received" in me.inner_text("#material-id_card")
 
     visit(caseworker, f"{portal}/review/{application_id}")
-    caseworker.click("#review-id_card form.inline button[type=submit]")
+    submit(caseworker, "#review-id_card form.inline button[type=submit]")
     assert "approved" in caseworker.inner_text("#review-id_card")
 
     visit(me, portal)
@@ -68,14 +69,14 @@ def test_resident_applies_caseworker_rejects_then_approves_resident_pays_and_pub
     wait_for(me, "the bill", lambda: me.locator("a[href^='/bills/']").count() == 1)
     me.screenshot(path=str(screenshots / "resident-home.png"), full_page=True)
 
-    me.click("a[href^='/bills/']")
+    submit(me, "a[href^='/bills/']")
     assert_labelled(me)
     assert me.inner_text("#bill-total") == "2017.32"
     assert "1432.40" in me.inner_text("table") and "584.92" in me.inner_text("table")
     me.screenshot(path=str(screenshots / "bill.png"), full_page=True)
-    me.click("text=Pay")
+    submit(me, "text=Pay")
     assert me.inner_text("#pay-amount") == "2017.32"
-    me.click("main button[type=submit]")
+    submit(me, "main button[type=submit]")
     voucher_no = me.inner_text("#voucher-no")
     assert voucher_no and "/vouchers/" in me.url
     assert me.locator("figure.qr svg").count() == 1
