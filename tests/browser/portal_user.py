@@ -25,13 +25,13 @@ def assert_labelled(page: Page) -> None:
 
 def submit(page: Page, selector: str) -> None:
     """Press a form's button and wait for the page the portal answers with."""
-    with page.expect_navigation():
+    with page.expect_navigation(wait_until="domcontentloaded"):
         page.click(selector)
     assert_labelled(page)
 
 
 def visit(page: Page, url: str) -> None:
-    page.goto(url)
+    page.goto(url, wait_until="domcontentloaded")
     assert_labelled(page)
 
 

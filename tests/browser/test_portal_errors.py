@@ -91,7 +91,7 @@ def test_the_apply_form_works_with_the_keyboard_alone(browser, portal_url):
         _tab_to(page, "retirement_category")
         page.keyboard.press("Tab")  # to the submit button
         assert page.evaluate("() => document.activeElement.type") == "submit"
-        with page.expect_navigation():
+        with page.expect_navigation(wait_until="domcontentloaded"):
             page.keyboard.press("Enter")
         if "/applications/" in page.url:
             break
