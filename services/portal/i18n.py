@@ -21,7 +21,7 @@ LANGUAGE_COOKIE = "lang"
 
 @lru_cache
 def translations(language: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``language`` (English is the source language: no catalog)."""
+    """The compiled catalog of ``language`` (English is the source language; its catalog only names codes)."""
     folder = LANGUAGES.get(language)
     po = LOCALES_DIR / (folder or "") / "LC_MESSAGES" / "messages.po"
     if folder is None or not po.exists():
