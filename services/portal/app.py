@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from starlette.middleware.sessions import SessionMiddleware
 
 from services.portal import i18n
 from services.portal.backend import Backend
@@ -143,6 +144,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                                       autoescape=select_autoescape(["html"]))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
+    # authlib keeps the OIDC state and nonce of a sign-in in flight in Starlette's session
+    app.add_middleware(SessionMiddleware, secret_key=settings.session_secret, session_cookie="shebao_oidc",
+                       max_age=600, same_site="lax", https_only=settings.cookie_secure)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused) -> Response:
