@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint test-unit bench schema demo clean
+.PHONY: install run test lint test-unit bench schema demo clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(PY) -m tooling.launcher run
 
-test: lint
+test: lint chromium
 	$(PY) -m pytest
+
+# the browser tests (tests/browser/) drive Debian's chromium: installed here when missing (as root)
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y --no-install-recommends chromium; } \
+		|| { echo "chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium', then make test"; exit 1; }
 
 # the rooms of every service (import-linter contracts in pyproject.toml) and the code style
 lint: $(INSTALLED)

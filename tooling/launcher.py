@@ -197,6 +197,21 @@ def _is_ready(port: int) -> bool:
         return False
 
 
+PORTAL_PORT = 8100
+
+
+def start_portal(platform: Platform, port: int = PORTAL_PORT) -> subprocess.Popen:
+    """The browser portal (services/portal) beside the services, calling their HTTP APIs."""
+    urls = {f"SHEBAO_PORTAL_{name.upper()}_URL": f"http://127.0.0.1:{p}" for name, p in platform.ports.items()}
+    env = {**os.environ, "SHEBAO_PORTAL_PORT": str(port), "SHEBAO_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "PYTHONUNBUFFERED": "1", **urls}
+    process = subprocess.Popen([sys.executable, "-m", "services.portal"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, bufsize=1, cwd=SERVICES_DIR.parent)
+    threading.Thread(target=_echo, args=("portal", process), daemon=True).start()
+    say("platform", f"portal: http://127.0.0.1:{port}/ (development sign-in at /signin)")
+    return process
+
+
 def run(state_dir: Path) -> int:
     """Run the platform in the foreground until Ctrl-C or a service dies."""
     pg_port, broker_port = platform_state.embedded_ports()
@@ -212,6 +227,7 @@ def run(state_dir: Path) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     exit_code = 0
+    portal: subprocess.Popen | None = None
     try:
         platform.start_infrastructure()
         platform.start_services()
@@ -219,6 +235,7 @@ def run(state_dir: Path) -> int:
         ports = ", ".join(f"{name} http://127.0.0.1:{port}" for name, port in platform.ports.items())
         say("platform", f"all services ready: {ports}. Ctrl-C stops everything.")
         say("platform", "metrics: " + ", ".join(f"http://127.0.0.1:{p}/metrics" for p in platform.ports.values()))
+        portal = start_portal(platform)
         while not stopping.wait(0.5):
             dead = [name for name, proc in platform.processes.items() if proc.poll() is not None]
             if dead:
@@ -230,6 +247,9 @@ def run(state_dir: Path) -> int:
         exit_code = 1
     finally:
         say("platform", "stopping...")
+        if portal is not None and portal.poll() is None:
+            portal.terminate()
+            portal.wait(10)
         platform.stop()
         say("platform", "stopped")
     return exit_code

@@ -1,0 +1,68 @@
+"""Settings of the portal, read from the environment (prefix ``SHEBAO_PORTAL_``, plus the platform's
+``SHEBAO_ENVIRONMENT``, ``SHEBAO_JWT_SECRET``, ``SHEBAO_JWT_ISSUER`` and ``SHEBAO_REGION``)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import DEFAULT_PORTS, DEVELOPMENT_JWT_SECRET
+
+PORTAL_PORT = 8100
+DEVELOPMENT_SESSION_SECRET = "shebao-portal-local-session-secret-change-me"
+
+
+def _default_url(service: str) -> str:
+    return f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
+
+
+class PortalSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHEBAO_PORTAL_", extra="ignore", populate_by_name=True)
+
+    environment: str = Field(default="local", validation_alias=AliasChoices("SHEBAO_ENVIRONMENT", "environment"))
+    region: str = Field(default="110000", validation_alias=AliasChoices("SHEBAO_REGION", "region"))
+    jwt_secret: str = Field(default=DEVELOPMENT_JWT_SECRET,
+                            validation_alias=AliasChoices("SHEBAO_JWT_SECRET", "jwt_secret"))
+    jwt_issuer: str = Field(default="shebao", validation_alias=AliasChoices("SHEBAO_JWT_ISSUER", "jwt_issuer"))
+
+    host: str = "127.0.0.1"
+    port: int = PORTAL_PORT
+    # the address the public reaches the portal at (the voucher QR code points here)
+    public_url: str = f"http://127.0.0.1:{PORTAL_PORT}"
+    session_secret: str = DEVELOPMENT_SESSION_SECRET
+    cookie_secure: bool = True
+
+    enrollment_url: str = _default_url("enrollment")
+    documents_url: str = _default_url("documents")
+    billing_url: str = _default_url("billing")
+    notifications_url: str = _default_url("notifications")
+    # production: the token the public verification page reads vouchers with (a channel-role token)
+    verifier_token: str | None = None
+    # the simulated payment channel of local use
+    simulated_channel: str = "portal-sim"
+
+    # production sign-in: OpenID Connect
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_role_claim: str = "shebao_role"
+    oidc_region_claim: str = "shebao_region"
+    oidc_person_claim: str = "shebao_person_id"
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def production_problems(self) -> list[str]:
+        """Why this portal must not serve in production (a public session secret, no sign-in)."""
+        if not self.production:
+            return []
+        problems = []
+        if len(self.session_secret.encode()) < 32 or self.session_secret == DEVELOPMENT_SESSION_SECRET:
+            problems.append("SHEBAO_PORTAL_SESSION_SECRET: set a secret of at least 32 bytes")
+        if not (self.oidc_issuer and self.oidc_client_id):
+            problems.append("SHEBAO_PORTAL_OIDC_ISSUER and SHEBAO_PORTAL_OIDC_CLIENT_ID: production signs in by OIDC")
+        return problems
+
+    def service_url(self, service: str) -> str:
+        return getattr(self, f"{service}_url")
