@@ -21,8 +21,10 @@ test: lint chromium
 	$(PY) -m pytest
 
 # the browser tests (tests/browser/) drive Debian's chromium: installed here when missing (as root)
+# (a fresh image may have no package lists yet: then they are fetched once and the install tried again)
+APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 chromium:
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y --no-install-recommends chromium; } \
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && { $(APT_CHROMIUM) || { apt-get update -qq && $(APT_CHROMIUM); }; }; } \
 		|| { echo "chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium', then make test"; exit 1; }
 
 # the rooms of every service (import-linter contracts in pyproject.toml) and the code style

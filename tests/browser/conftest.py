@@ -28,7 +28,7 @@ SCREENSHOTS = ROOT / "services" / "portal" / "docs" / "screenshots"
 BROWSER_PREFIX = "browser."
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(infrastructure) -> Iterator[Platform]:
     """The whole platform as processes, as the e2e tests start it (tests/e2e/conftest.py), in its own
     database and topic prefix so that it never shares consumer groups with theirs."""
@@ -61,7 +61,7 @@ def client(platform) -> PlatformClient:
     return PlatformClient(ports=dict(platform.ports))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal_url(platform) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -85,7 +85,7 @@ def portal_url(platform) -> Iterator[str]:
         process.wait(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(portal_url) -> Iterator[Browser]:
     # after the platform: Playwright's sync API keeps an event loop running in this thread
     if not Path(CHROMIUM).exists():
