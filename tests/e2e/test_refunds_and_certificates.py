@@ -43,8 +43,11 @@ def billing_event(bootstrap: str, event_type: str, matches, timeout_s: float = 6
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
-            envelope = json.loads(message.value())
-            if envelope.get("type") == event_type and matches(envelope["data"]):
+            try:
+                envelope = json.loads(message.value())
+            except ValueError:  # the operations tests put a record that is no envelope on the topic
+                continue
+            if isinstance(envelope, dict) and envelope.get("type") == event_type and matches(envelope["data"]):
                 return envelope
     finally:
         consumer.close()
