@@ -180,7 +180,8 @@ async def baseline(rate: float, duration_s: float, timeout_s: float, database_ur
     (work / "baseline_app.py").write_text(BASELINE_APP)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--log-level", "warning",
+         "--timeout-graceful-shutdown", "5"],
         cwd=work, env={**os.environ, "BASELINE_DSN": database_url},
     )
     try:
@@ -191,7 +192,11 @@ async def baseline(rate: float, duration_s: float, timeout_s: float, database_ur
         return figures["baseline POST"]
     finally:
         server.terminate()
-        server.wait(15)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def start_platform(replicas: int):
