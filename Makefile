@@ -35,9 +35,9 @@ lint: $(INSTALLED)
 test-unit: $(INSTALLED)
 	$(PY) -m pytest tests/unit
 
+# every benchmark in one run: prints the tables, writes bench/results/latest.json
 bench: $(INSTALLED)
-	$(PY) bench/pipeline.py
-	$(PY) bench/billing_run.py
+	$(PY) bench/run_all.py --json bench/results/latest.json
 
 demo: $(INSTALLED)
 	$(PY) -m tooling.journey

@@ -7,6 +7,14 @@ services' outboxes (``tooling.refill``: the broker keeps nothing across restarts
 database does), records its addresses for the ``shebao`` CLI (``.shebao/platform.json``,
 ``tooling.platform_state``), then runs the four services as separate processes with their
 output interleaved behind a service prefix. Ctrl-C stops everything.
+
+Replicas: ``SHEBAO_REPLICAS=N make run`` starts N processes of every service. Replica 1 listens
+on the service's port (8101…), replica k on that port + 100·(k−1) (8201, 8301, …): each its own
+HTTP port, printed at start. The replicas of a service are members of one consumer group and
+share the topics' partitions (``SHEBAO_TOPIC_PARTITIONS``, default 12 here: a group uses at
+most as many members as partitions); one of them leads the outbox relay (a session advisory
+lock in PostgreSQL, taken over when the leader dies) and the periodic jobs run once at a time
+across them (``UnitsOfWork.exclusive``, idempotent runs).
 """
 
 from __future__ import annotations
@@ -33,12 +41,35 @@ from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_syn
 from tooling.refill import LOCAL_OUTBOX_RETENTION_DAYS, refill_topics
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+REPLICAS_ENV = "SHEBAO_REPLICAS"
+PARTITIONS_ENV = "SHEBAO_TOPIC_PARTITIONS"
+DEFAULT_PARTITIONS = 12  # divisible by 1, 2, 3, 4 and 6: replicas share partitions evenly
+REPLICA_PORT_STEP = 100  # replica k of a service listens on its port + 100·(k-1)
 _COLOURS = {"enrollment": "36", "documents": "35", "billing": "33", "notifications": "32", "platform": "1"}
+
+
+def instance_name(service: str, replica: int) -> str:
+    """The process name of one replica: ``billing`` for the first, ``billing.2`` for the second."""
+    return service if replica == 1 else f"{service}.{replica}"
+
+
+def service_of(instance: str) -> str:
+    """The service a replica's process name belongs to."""
+    return instance.split(".", 1)[0]
+
+
+def replicas_from_environment() -> int:
+    """``SHEBAO_REPLICAS`` (default 1), refused unless a whole number from 1 to 16."""
+    raw = os.environ.get(REPLICAS_ENV, "1").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise ValueError(f"{REPLICAS_ENV} must be a whole number from 1 to 16, not {raw!r}")
+    return int(raw)
 
 
 def say(source: str, line: str) -> None:
     """Print one line behind a coloured ``[source]`` prefix."""
-    prefix = f"\033[{_COLOURS.get(source, '0')}m{source:>13} |\033[0m" if sys.stdout.isatty() else f"{source:>13} |"
+    colour = _COLOURS.get(service_of(source), "0")
+    prefix = f"\033[{colour}m{source:>13} |\033[0m" if sys.stdout.isatty() else f"{source:>13} |"
     print(f"{prefix} {line}", flush=True)
 
 
@@ -50,10 +81,13 @@ class Platform:
     database_url: str | None = None
     bootstrap_servers: str | None = None
     topic_prefix: str = ""
-    partitions: int = 3
+    partitions: int = DEFAULT_PARTITIONS
     pg_port: int | None = None
     broker_port: int | None = None
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    # processes per service; replica k > 1 listens on replica_ports[service][k-2], or port + 100·(k-1)
+    replicas: int = 1
+    replica_ports: dict[str, list[int]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     durable: bool = True
     postgres: EmbeddedPostgres | None = None
@@ -108,12 +142,30 @@ class Platform:
             embedded_postgres=self.postgres is not None,
         ))
 
-    def service_env(self, service: str) -> dict[str, str]:
+    def http_port(self, service: str, replica: int = 1) -> int:
+        """Where replica ``replica`` (1, 2, …) of ``service`` listens."""
+        if replica == 1:
+            return self.ports[service]
+        listed = self.replica_ports.get(service, [])
+        if len(listed) >= replica - 1:
+            return listed[replica - 2]
+        return self.ports[service] + REPLICA_PORT_STEP * (replica - 1)
+
+    def http_ports(self, service: str) -> list[int]:
+        """Every replica's port of ``service``, the first replica's first."""
+        return [self.http_port(service, replica) for replica in range(1, self.replicas + 1)]
+
+    def instance_port(self, instance: str) -> int:
+        """The port of a running process, named as ``instance_name`` names it."""
+        service, _, replica = instance.partition(".")
+        return self.http_port(service, int(replica or 1))
+
+    def service_env(self, service: str, replica: int = 1) -> dict[str, str]:
         """The environment one service process runs with."""
         return {
             **os.environ,
             "SHEBAO_SERVICE": service,
-            "SHEBAO_HTTP_PORT": str(self.ports[service]),
+            "SHEBAO_HTTP_PORT": str(self.http_port(service, replica)),
             "SHEBAO_TOPIC_PREFIX": self.topic_prefix,
             "SHEBAO_TOPIC_PARTITIONS": str(self.partitions),
             "DATABASE_URL": self.database_url or "",
@@ -130,20 +182,23 @@ class Platform:
             return {}
         return {"SHEBAO_OUTBOX_RETENTION_DAYS": str(LOCAL_OUTBOX_RETENTION_DAYS)}
 
-    def start_service(self, service: str) -> subprocess.Popen:
-        """Start one service as its own process, its output echoed behind its prefix."""
+    def start_service(self, service: str, replica: int = 1) -> subprocess.Popen:
+        """Start one replica of a service as its own process, its output echoed behind its
+        prefix (``billing``, ``billing.2``, …: the key of ``processes``)."""
+        name = instance_name(service, replica)
         process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"], env=self.service_env(service),
+            [sys.executable, "-m", f"services.{service}"], env=self.service_env(service, replica),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
             cwd=SERVICES_DIR.parent,
         )
-        threading.Thread(target=_echo, args=(service, process), daemon=True).start()
-        self.processes[service] = process
+        threading.Thread(target=_echo, args=(name, process), daemon=True).start()
+        self.processes[name] = process
         return process
 
     def start_services(self) -> None:
         for service in SERVICE_NAMES:
-            self.start_service(service)
+            for replica in range(1, self.replicas + 1):
+                self.start_service(service, replica)
 
     def wait_until_ready(self, timeout_s: float = 60.0) -> None:
         """Block until every service answers ``/readyz`` with 200."""
@@ -153,7 +208,7 @@ class Platform:
             for service in sorted(pending):
                 if self.processes[service].poll() is not None:
                     raise RuntimeError(f"{service} exited with code {self.processes[service].returncode}")
-                if _is_ready(self.ports[service]):
+                if _is_ready(self.instance_port(service)):
                     pending.discard(service)
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout_s} s: {sorted(pending)}")
@@ -222,6 +277,8 @@ def run(state_dir: Path) -> int:
         topic_prefix=os.environ.get("SHEBAO_TOPIC_PREFIX", ""),
         pg_port=pg_port,
         broker_port=broker_port,
+        partitions=int(os.environ.get(PARTITIONS_ENV) or DEFAULT_PARTITIONS),
+        replicas=replicas_from_environment(),
     )
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -235,6 +292,11 @@ def run(state_dir: Path) -> int:
         ports = ", ".join(f"{name} http://127.0.0.1:{port}" for name, port in platform.ports.items())
         say("platform", f"all services ready: {ports}. Ctrl-C stops everything.")
         say("platform", "metrics: " + ", ".join(f"http://127.0.0.1:{p}/metrics" for p in platform.ports.values()))
+        if platform.replicas > 1:
+            for service in SERVICE_NAMES:
+                others = ", ".join(f"http://127.0.0.1:{port}" for port in platform.http_ports(service)[1:])
+                say("platform", f"{service}: {platform.replicas} replicas, the others on {others}"
+                                f" ({platform.partitions} partitions per topic)")
         portal = start_portal(platform)
         while not stopping.wait(0.5):
             dead = [name for name, proc in platform.processes.items() if proc.poll() is not None]

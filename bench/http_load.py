@@ -1,0 +1,341 @@
+"""HTTP load at a fixed arrival rate (open model) against the whole platform, and a bare
+FastAPI + asyncpg insert on the same machine as the baseline.
+
+Open model: request i is sent at ``start + i / rate`` whether or not earlier ones have
+answered, so a slow platform shows as latency and errors, never as a lower offered rate.
+The mix is a due date's: residents applying (POST /v1/applications), reading their bills
+and statements (GET), and a payment channel posting payments (POST /v1/payments).
+
+Without ``--ports`` it starts its own platform (the launcher's, on a throw-away embedded
+PostgreSQL and broker, fsync off); with ``--ports`` it drives a running ``make run``.
+Prints per-route p50/p95/p99, errors (by status) and the achieved rate; ``--json FILE`` writes
+them. Bounded: ``--duration`` seconds of sending, then at most ``--timeout`` for answers.
+Never fails on a time. Figures on a shared 2-core machine are noisy: run it 3 times.
+
+Usage: python bench/http_load.py [--rate 200] [--duration 20] [--replicas 1] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.auth import mint_token  # noqa: E402
+from shared.identity import person_id_for  # noqa: E402
+from shared.periods import now_utc  # noqa: E402
+from shared.settings import SERVICE_NAMES, Settings  # noqa: E402
+from tooling.devstack import EmbeddedPostgres, free_port, wait_for_port  # noqa: E402
+from tooling.journey import a_resident_id_number  # noqa: E402
+
+# share of each kind of request in the mix (applications and payments at the same rate)
+MIX = (("POST /v1/applications", 0.35), ("POST /v1/payments", 0.35), ("GET bills", 0.15),
+       ("GET statement", 0.15))
+
+
+@dataclass
+class Route:
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def summary(self, seconds: float) -> dict:
+        ok = self.statuses.get("2xx", 0)
+        lat = sorted(self.latencies_ms)
+        return {"requests": sum(self.statuses.values()), "ok": ok,
+                "errors": sum(n for s, n in self.statuses.items() if s != "2xx"),
+                "statuses": dict(self.statuses), "achieved_per_s": round(ok / seconds, 1),
+                "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99)}
+
+
+def _pct(values: list[float], pct: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 1)
+
+
+async def open_model(rate: float, duration_s: float, timeout_s: float, make_request) -> tuple[dict, float]:
+    """Send ``make_request(i)`` at ``rate``/s for ``duration_s``; returns per-route figures."""
+    routes: dict[str, Route] = defaultdict(Route)
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500)
+    async with httpx.AsyncClient(timeout=timeout_s, limits=limits) as client:
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * duration_s)
+
+        async def one(i: int) -> None:
+            name, method, url, kwargs = make_request(i)
+            sent = time.perf_counter()
+            try:
+                response = await client.request(method, url, **kwargs)
+                status = f"{response.status_code // 100}xx" if response.status_code < 300 \
+                    else str(response.status_code)
+            except httpx.HTTPError as error:
+                status = type(error).__name__
+            routes[name].latencies_ms.append((time.perf_counter() - sent) * 1000)
+            routes[name].statuses[status] += 1
+
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        sending = time.perf_counter() - start
+        await asyncio.wait(tasks, timeout=timeout_s + 5)
+    return {name: route.summary(sending) for name, route in sorted(routes.items())}, sending
+
+
+class Mix:
+    """The due-date mix against the platform's ports (one list of replica ports per service)."""
+
+    def __init__(self, ports: dict[str, list[int]], billed: list[uuid.UUID], region: str = "110000") -> None:
+        settings = Settings()
+        self.ports, self.region, self.secret, self.issuer = ports, region, settings.jwt_secret, settings.jwt_issuer
+        self.applied: list[uuid.UUID] = []
+        self.billed = billed  # persons with an account and an open bill: reads and payments go to them
+        self._channel = self._token("channel", "unionpay")
+
+    def _token(self, role: str, sub: str) -> dict:
+        token = mint_token(sub=sub, role=role, region=self.region, secret=self.secret, issuer=self.issuer)
+        return {"Authorization": f"Bearer {token}"}
+
+    def _url(self, service: str, path: str, i: int) -> str:
+        ports = self.ports[service]
+        return f"http://127.0.0.1:{ports[i % len(ports)]}{path}"
+
+    def application(self, i: int):
+        id_number = a_resident_id_number()
+        person = person_id_for(id_number)
+        self.applied.append(person)
+        body = {"id_number": id_number, "name": "Li Hua", "phone": "13812345678", "email": None, "language": "en",
+                "region": self.region, "programmes": ["pension", "medical_employee"], "declared_base": "7162.00",
+                "frequency": "monthly"}
+        return ("POST /v1/applications", "POST", self._url("enrollment", "/v1/applications", i),
+                {"json": body, "headers": self._token("resident", str(person))})
+
+    def __call__(self, i: int):
+        fraction, acc = (i * 0.6180339887) % 1.0, 0.0
+        kind = MIX[-1][0]
+        for name, share in MIX:
+            acc += share
+            if fraction < acc:
+                kind = name
+                break
+        if kind == "POST /v1/applications" or not self.billed:
+            return self.application(i)
+        person = self.billed[i % len(self.billed)]
+        if kind == "POST /v1/payments":
+            body = {"person_id": str(person), "amount": "100.00", "channel": "unionpay",
+                    "channel_txn_id": f"TXN-{uuid.uuid4().hex[:16]}", "paid_at": now_utc().isoformat()}
+            return (kind, "POST", self._url("billing", "/v1/payments", i), {"json": body, "headers": self._channel})
+        path = f"/v1/persons/{person}/bills" if kind == "GET bills" else f"/v1/persons/{person}/statement"
+        return (kind, "GET", self._url("billing", path, i), {"headers": self._token("resident", str(person))})
+
+
+BASELINE_APP = textwrap.dedent('''
+    import os, uuid
+    import asyncpg
+    from fastapi import FastAPI
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app):
+        app.state.pool = await asyncpg.create_pool(os.environ["BASELINE_DSN"], min_size=2, max_size=10)
+        async with app.state.pool.acquire() as conn:
+            await conn.execute("CREATE TABLE IF NOT EXISTS baseline (id uuid PRIMARY KEY, body jsonb NOT NULL)")
+        yield
+        await app.state.pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/v1/applications", status_code=202)
+    async def apply(body: dict) -> dict:
+        new_id = uuid.uuid4()
+        async with app.state.pool.acquire() as conn:
+            await conn.execute("INSERT INTO baseline (id, body) VALUES ($1, $2::jsonb)", new_id,
+                               __import__("json").dumps(body))
+        return {"application_id": str(new_id)}
+''')
+
+
+async def baseline(rate: float, duration_s: float, timeout_s: float, database_url: str) -> dict:
+    """The bare FastAPI + asyncpg insert at the applications' rate, one uvicorn process."""
+    work = Path(tempfile.mkdtemp(prefix="shebao-http-baseline-"))
+    (work / "baseline_app.py").write_text(BASELINE_APP)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--log-level", "warning",
+         "--timeout-graceful-shutdown", "5"],
+        cwd=work, env={**os.environ, "BASELINE_DSN": database_url},
+    )
+    try:
+        wait_for_port(port, 60, server)
+        body = {"name": "Li Hua", "programmes": ["pension"], "declared_base": "7162.00"}
+        figures, _ = await open_model(rate, duration_s, timeout_s, lambda i: (
+            "baseline POST", "POST", f"http://127.0.0.1:{port}/v1/applications", {"json": body}))
+        return figures["baseline POST"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def start_platform(replicas: int):
+    from tooling.launcher import Platform
+
+    state = Path(tempfile.mkdtemp(prefix="shebao-http-load-"))
+    platform = Platform(state_dir=state, durable=False, replicas=replicas,
+                        ports={service: free_port() for service in SERVICE_NAMES},
+                        replica_ports={s: [free_port() for _ in range(replicas - 1)] for s in SERVICE_NAMES})
+    platform.start_infrastructure()
+    platform.start_services()
+    platform.wait_until_ready(timeout_s=180)
+    return platform
+
+
+SEED_BILLED = """
+WITH people AS (
+    SELECT n, md5('http-load-person' || n || $2::text)::uuid AS person_id FROM generate_series(1, $1::int) AS n),
+accounts AS (
+    INSERT INTO billing.person_accounts (person_id, region) SELECT person_id, '110000' FROM people)
+INSERT INTO billing.enrolments (enrollment_id, person_id, region, programme, base, frequency, start_month,
+                                next_cycle_start, policy_from)
+SELECT md5(p.person_id::text || programme)::uuid, p.person_id, '110000', programme, 7000 + (p.n % 20000),
+       'monthly', $3::date, $3::date, $3::date
+FROM people p, unnest(ARRAY['pension', 'medical_employee']) AS programme
+RETURNING person_id
+"""
+
+
+async def seed_billed_persons(database_url: str, ports: dict[str, list[int]], count: int) -> list[uuid.UUID]:
+    """``count`` persons with an account and enrolments in billing, then billed by one billing run
+    through the API: the residents who read their bills and pay them during the load."""
+    import asyncpg
+
+    from shared.periods import Month, business_date
+    from tooling.journey import billing_date_for
+
+    today = business_date(now_utc())
+    start = Month.parse(f"{today:%Y-%m}").first_day
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(SEED_BILLED, count, uuid.uuid4().hex, start)
+    finally:
+        await conn.close()
+    token = mint_token(sub="ops-1", role="ops", region="110000", secret=Settings().jwt_secret,
+                       issuer=Settings().jwt_issuer)
+    async with httpx.AsyncClient(timeout=120) as client:
+        response = await client.post(f"http://127.0.0.1:{ports['billing'][0]}/v1/ops/billing-run",
+                                     json={"as_of": str(billing_date_for(f"{start:%Y-%m}", today))},
+                                     headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+    return sorted({row["person_id"] for row in rows})
+
+
+async def wait_for_policies(mix: Mix, timeout_s: float = 60) -> None:
+    """Enrollment offers the region's programmes once billing's policies reached it."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=10) as client:
+        while time.monotonic() < deadline:
+            _, method, url, kwargs = mix.application(0)
+            response = await client.request(method, url, **kwargs)
+            if response.status_code == 202:
+                return
+            await asyncio.sleep(0.5)
+    raise TimeoutError("enrollment never offered the region's programmes")
+
+
+def print_table(result: dict) -> None:
+    print(f"\nHTTP load, offered {result['rate']}/s for {result['duration_s']} s, "
+          f"{result['replicas']} replica(s) per service")
+    print(f"{'route':<24}{'sent':>7}{'ok':>7}{'err':>6}{'ok/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    for name, row in {**result["routes"], "baseline POST (bare)": result.get("baseline") or {}}.items():
+        if row:
+            print(f"{name:<24}{row['requests']:>7}{row['ok']:>7}{row['errors']:>6}{row['achieved_per_s']:>8}"
+                  f"{row['p50_ms']!s:>9}{row['p95_ms']!s:>9}{row['p99_ms']!s:>9}")
+    for name, row in result["routes"].items():
+        if row["errors"]:
+            print(f"  {name}: {row['statuses']}")
+
+
+async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
+    if True:
+        billed = await seed_billed_persons(args.database_url or platform.database_url, ports, args.billed)
+        mix = Mix(ports, billed)
+        await wait_for_policies(mix)
+        routes, sending = await open_model(args.rate, args.duration, args.timeout, mix)
+        result = {"rate": args.rate, "duration_s": args.duration, "sending_s": round(sending, 2),
+                  "replicas": args.replicas, "routes": routes}
+        if not args.no_baseline:
+            if platform is not None:
+                database_url = platform.database_url
+                result["baseline"] = await baseline(args.rate * 0.35, args.duration, args.timeout, database_url)
+            else:
+                pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="shebao-http-pg-")) / "pg", durable=False)
+                pg.start()
+                try:
+                    result["baseline"] = await baseline(args.rate * 0.35, args.duration, args.timeout,
+                                                        pg.url("postgres"))
+                finally:
+                    pg.stop()
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second, all routes together")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending (bounded)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take")
+    parser.add_argument("--replicas", type=int, default=1, help="replicas per service of the platform started")
+    parser.add_argument("--ports", help="a running platform: enrollment,documents,billing,notifications ports"
+                                        " (replicas joined by +), e.g. 8101,8102,8103+8203,8104")
+    parser.add_argument("--database-url", help="the running platform's database (with --ports), for seeding")
+    parser.add_argument("--billed", type=int, default=500, help="persons seeded with a bill to read and pay")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if not 0 < args.duration <= 600 or not 0 < args.rate <= 5000:
+        parser.error("--duration must be in (0, 600] and --rate in (0, 5000]")
+    platform = None
+    if args.ports and not args.database_url:
+        parser.error("--ports needs --database-url (the persons who read and pay are seeded there)")
+    if args.ports:
+        ports = {s: [int(p) for p in group.split("+")] for s, group in zip(SERVICE_NAMES, args.ports.split(","),
+                                                                            strict=True)}
+    else:
+        platform = start_platform(args.replicas)
+        ports = {s: platform.http_ports(s) for s in SERVICE_NAMES}
+    try:
+        result = asyncio.run(main_async(args, platform, ports))
+    finally:
+        if platform is not None:
+            platform.stop()
+    result["measured_at"] = now_utc().isoformat()
+    print_table(result)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

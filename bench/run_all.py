@@ -1,0 +1,72 @@
+"""``make bench``: every benchmark in one run, its output printed as it goes, and every figure
+written to one JSON file (default ``bench/results/latest.json``) with the date, the machine
+and the command of each: the event path (``pipeline.py``, 20k and 100k events), the billing
+run (``billing_run.py``) and the HTTP load (``http_load.py``, with its bare baseline).
+
+Figures on a shared 2-core machine are noisy: compare the runs side by side, and run it again.
+Usage: python bench/run_all.py [--json FILE] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+
+def benches(quick: bool) -> list[tuple[str, list[str]]]:
+    return [
+        ("pipeline 20k", ["pipeline.py", "--events", "20000"]),
+        ("pipeline 100k", ["pipeline.py", "--events", "20000" if quick else "100000"]),
+        ("billing run", ["billing_run.py", "--enrolments", "20000" if quick else "200000"]),
+        ("http load 200/s", ["http_load.py", "--rate", "200", "--duration", "5" if quick else "20"]),
+    ]
+
+
+def run(name: str, args: list[str]) -> dict:
+    command = [sys.executable, str(BENCH / args[0]), *args[1:]]
+    figures_file = None
+    if args[0] == "http_load.py":
+        figures_file = Path(tempfile.mkstemp(suffix=".json")[1])
+        command += ["--json", str(figures_file)]
+    print(f"\n=== {name}: {' '.join(command[1:])}", flush=True)
+    started = datetime.now(UTC)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    # the service processes' own log lines are not figures
+    lines = [line for line in done.stdout.splitlines() if " | " not in line[:20]]
+    print("\n".join(lines), flush=True)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+    entry = {"command": " ".join(["python", *[str(Path(c).relative_to(BENCH.parent)) if c.startswith(str(BENCH))
+                                              else c for c in command[1:]]]),
+             "started_at": started.isoformat(), "exit_code": done.returncode, "output": lines}
+    if figures_file is not None and figures_file.stat().st_size:
+        entry["figures"] = json.loads(figures_file.read_text())
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, default=BENCH / "results" / "latest.json")
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benches run")
+    args = parser.parse_args(argv)
+    results = {"date": datetime.now(UTC).isoformat(),
+               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                           "python": platform.python_version()},
+               "benches": {name: run(name, bench_args) for name, bench_args in benches(args.quick)}}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {args.json}")
+    return 0 if all(b["exit_code"] == 0 for b in results["benches"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
