@@ -277,13 +277,39 @@ def print_table(result: dict) -> None:
             print(f"  {name}: {row['statuses']}")
 
 
+QUIET_CHECK = " + ".join(
+    f"(SELECT count(*) FROM {schema}.outbox WHERE status = 'pending')" for schema in SERVICE_NAMES
+) + " + (SELECT count(*) FROM notifications.deliveries WHERE status IN ('pending', 'sending')" \
+    " AND next_attempt_at <= now())"
+
+
+async def wait_until_quiet(database_url: str, timeout_s: float = 180) -> float:
+    """Wait until the seeding's consequences (bills, their notices and deliveries) have gone through
+    every service, so that the load is not measured on top of that backlog; returns the seconds waited."""
+    import asyncpg
+
+    started = time.monotonic()
+    conn = await asyncpg.connect(database_url)
+    try:
+        quiet_polls = 0
+        while quiet_polls < 3 and time.monotonic() - started < timeout_s:
+            quiet_polls = quiet_polls + 1 if await conn.fetchval(f"SELECT {QUIET_CHECK}") == 0 else 0
+            await asyncio.sleep(1)
+    finally:
+        await conn.close()
+    return round(time.monotonic() - started, 1)
+
+
 async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
     if True:
-        billed = await seed_billed_persons(args.database_url or platform.database_url, ports, args.billed)
+        database_url = args.database_url or platform.database_url
+        billed = await seed_billed_persons(database_url, ports, args.billed)
         mix = Mix(ports, billed)
         await wait_for_policies(mix)
+        settled = await wait_until_quiet(database_url)
+        print(f"the seeding's backlog went through in {settled} s; the load starts now", flush=True)
         routes, sending = await open_model(args.rate, args.duration, args.timeout, mix)
-        result = {"rate": args.rate, "duration_s": args.duration, "sending_s": round(sending, 2),
+        result = {"rate": args.rate, "duration_s": args.duration, "sending_s": round(sending, 2), "settled_s": settled,
                   "replicas": args.replicas, "routes": routes}
         if not args.no_baseline:
             if platform is not None:
