@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.conftest import a_test_platform, serving
+from shared.periods import CLOCK_FILE_ENV
+from shared.settings import SERVICE_NAMES
+from tests.e2e.conftest import serving
 from tooling.devstack import free_port
 from tooling.journey import Platform as PlatformClient
 from tooling.launcher import Platform
@@ -29,9 +32,25 @@ BROWSER_PREFIX = "browser."
 def platform(infrastructure) -> Iterator[Platform]:
     """The whole platform as processes, as the e2e tests start it (tests/e2e/conftest.py), in its own
     database and topic prefix so that it never shares consumer groups with theirs."""
+    state_dir = Path(tempfile.mkdtemp(prefix="shebao-browser-"))
+    (state_dir / "clock").write_text("0")
     infrastructure.postgres.create_database("shebao_browser")
-    platform = a_test_platform(infrastructure.postgres.url("shebao_browser"), infrastructure.bootstrap_servers,
-                               BROWSER_PREFIX, state_prefix="shebao-browser-")
+    platform = Platform(
+        state_dir=state_dir,
+        database_url=infrastructure.postgres.url("shebao_browser"),
+        bootstrap_servers=infrastructure.bootstrap_servers,
+        topic_prefix=BROWSER_PREFIX,
+        ports={service: free_port() for service in SERVICE_NAMES},
+        extra_env={
+            "SHEBAO_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "SHEBAO_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "SHEBAO_OUTBOX_POLL_INTERVAL_S": "0.2",
+            "SHEBAO_CONSUMER_RETRY_BACKOFF_S": "0.05",
+            "SHEBAO_DOCUMENTS_STORAGE_DIR": str(state_dir / "documents"),
+            "SHEBAO_NOTIFICATIONS_SINK_DIR": str(state_dir / "sinks"),
+            CLOCK_FILE_ENV: str(state_dir / "clock"),
+        },
+    )
     with serving(platform):
         yield platform
 

@@ -32,20 +32,17 @@ def serving(platform: Platform) -> Iterator[Platform]:
         platform.stop()
 
 
-def a_test_platform(database_url: str, bootstrap_servers: str, topic_prefix: str, *, state_prefix: str,
-                    replicas: int = 1) -> Platform:
-    """The launcher's platform as the tests run it: free ports, fast consumer timeouts and polling, its
-    own storage, sinks and platform clock (``<state_dir>/clock``, at real time until a test moves it)."""
-    state_dir = Path(tempfile.mkdtemp(prefix=state_prefix))
-    (state_dir / "clock").write_text("0")
-    return Platform(
+@pytest.fixture(scope="session")
+def platform(infrastructure) -> Iterator[Platform]:
+    state_dir = Path(tempfile.mkdtemp(prefix="shebao-e2e-"))
+    clock_file = state_dir / "clock"
+    clock_file.write_text("0")
+    platform = Platform(
         state_dir=state_dir,
-        database_url=database_url,
-        bootstrap_servers=bootstrap_servers,
-        topic_prefix=topic_prefix,
+        database_url=infrastructure.database_url,
+        bootstrap_servers=infrastructure.bootstrap_servers,
+        topic_prefix=E2E_PREFIX,
         ports={service: free_port() for service in SERVICE_NAMES},
-        replicas=replicas,
-        replica_ports={service: [free_port() for _ in range(replicas - 1)] for service in SERVICE_NAMES},
         extra_env={
             "SHEBAO_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "SHEBAO_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
@@ -53,15 +50,9 @@ def a_test_platform(database_url: str, bootstrap_servers: str, topic_prefix: str
             "SHEBAO_CONSUMER_RETRY_BACKOFF_S": "0.05",
             "SHEBAO_DOCUMENTS_STORAGE_DIR": str(state_dir / "documents"),
             "SHEBAO_NOTIFICATIONS_SINK_DIR": str(state_dir / "sinks"),
-            CLOCK_FILE_ENV: str(state_dir / "clock"),
+            CLOCK_FILE_ENV: str(clock_file),
         },
     )
-
-
-@pytest.fixture(scope="session")
-def platform(infrastructure) -> Iterator[Platform]:
-    platform = a_test_platform(infrastructure.database_url, infrastructure.bootstrap_servers, E2E_PREFIX,
-                               state_prefix="shebao-e2e-")
     with serving(platform):
         yield platform
 

@@ -15,18 +15,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
+import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
 from shared.settings import SERVICE_NAMES
+from tooling.devstack import free_port
 from tooling.journey import (
     Caseworker,
     JourneyError,
@@ -39,8 +42,6 @@ from tooling.journey import (
 )
 from tooling.journey import Platform as PlatformClient
 from tooling.launcher import Platform, _is_ready, instance_name
-
-from .conftest import a_test_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -71,8 +72,24 @@ class ReplicaClient(PlatformClient):
 @pytest.fixture(scope="module")
 def replicated(infrastructure):
     infrastructure.postgres.create_database(DATABASE)
-    platform = a_test_platform(infrastructure.postgres.url(DATABASE), infrastructure.bootstrap_servers, PREFIX,
-                               state_prefix="shebao-replicas-", replicas=REPLICAS)
+    state_dir = Path(tempfile.mkdtemp(prefix="shebao-replicas-"))
+    platform = Platform(
+        state_dir=state_dir,
+        database_url=infrastructure.postgres.url(DATABASE),
+        bootstrap_servers=infrastructure.bootstrap_servers,
+        topic_prefix=PREFIX,
+        ports={service: free_port() for service in SERVICE_NAMES},
+        replicas=REPLICAS,
+        replica_ports={service: [free_port() for _ in range(REPLICAS - 1)] for service in SERVICE_NAMES},
+        extra_env={
+            "SHEBAO_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "SHEBAO_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "SHEBAO_OUTBOX_POLL_INTERVAL_S": "0.2",
+            "SHEBAO_CONSUMER_RETRY_BACKOFF_S": "0.05",
+            "SHEBAO_DOCUMENTS_STORAGE_DIR": str(state_dir / "documents"),
+            "SHEBAO_NOTIFICATIONS_SINK_DIR": str(state_dir / "sinks"),
+        },
+    )
     platform.start_infrastructure()
     platform.start_services()
     try:
