@@ -21,8 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.portal import i18n
-from services.portal.backend import Backend
+from services.portal import i18n, service_errors
+from services.portal.backend import Answer, Backend
 from services.portal.oidc import ClaimsRefused, oauth_client, principal_from_claims
 from services.portal.security import (
     SESSION_COOKIE,
@@ -100,6 +100,14 @@ class Page:
 
     def person_id(self) -> str:
         return self.user["sub"]
+
+    def refusals_by_field(self, answer: Answer) -> dict[str, str]:
+        """A service's refusal of a form, in the page's language, by the field it concerns."""
+        return service_errors.field_reasons(answer, self._)
+
+    def refusal(self, answer: Answer) -> str:
+        """A service's refusal in one line, in the page's language."""
+        return service_errors.summary(answer, self._)
 
 
 class CsrfRefused(Exception):
@@ -287,7 +295,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             answer = await page.backend.call("POST", "enrollment", "/v1/applications", page.token, json=body)
             if answer.ok:
                 return page.redirect(f"/applications/{answer.body['application_id']}")
-            errors = answer.field_errors()
+            errors = page.refusals_by_field(answer)
         return page.render("apply.html", status=422, policies=await _policies(page), errors=errors,
                            values={**values, "programmes": chosen}, programmes=PROGRAMMES,
                            frequencies=FREQUENCIES, retirement=RETIREMENT)
@@ -323,9 +331,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             files={"file": (file.filename, content, file.content_type or "application/octet-stream")})
         if answer.ok:
             return page.redirect(f"/applications/{application_id}")
-        reason = {413: page._("The file is too large."), 415: page._("Only JPEG, PNG or PDF files are accepted.")}.get(
-            answer.status, "; ".join(str(p.get("reason")) for p in answer.problems()))
-        return await _application_page(page, application_id, {material: reason}, answer.status
+        return await _application_page(page, application_id, {material: page.refusal(answer)}, answer.status
                                        if 400 <= answer.status < 500 else 422)
 
     # --- resident: bills, payment, vouchers, statement, inbox --------------------------------
@@ -378,7 +384,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             "channel_txn_id": f"SIM-{uuid.uuid4().hex[:16]}", "paid_at": now_utc().isoformat()})
         if not answer.ok:
             return page.render("pay.html", status=422, bill=found,
-                               error="; ".join(str(p.get("reason")) for p in answer.problems()))
+                               error=page.refusal(answer))
         return page.redirect(f"/vouchers/{quote(answer.body['voucher_no'])}")
 
     @app.get("/vouchers/{voucher_no}", response_class=HTMLResponse)
@@ -469,7 +475,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         back = str(form.get("application_id") or "")
         if not answer.ok:
             return page.render("message.html", status=422, title=page._("Refused"),
-                               message="; ".join(str(p.get("reason")) for p in answer.problems()))
+                               message=page.refusal(answer))
         return page.redirect(f"/review/{back}" if back else "/review")
 
     @app.post("/review/{application_id}/reject")
@@ -482,7 +488,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                                          page.token, json={"reasons": [reason or "other"]})
         if not answer.ok:
             return page.render("message.html", status=422, title=page._("Refused"),
-                               message="; ".join(str(p.get("reason")) for p in answer.problems()))
+                               message=page.refusal(answer))
         return page.redirect("/review")
 
     @app.get("/person", response_class=HTMLResponse)

@@ -21,19 +21,18 @@ class Answer:
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def code(self) -> str:
+        """The services' error code (``validation_error``, ``file_too_large`` …), or ``http_<status>``."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), str):
+            return self.body["error"]
+        return f"http_{self.status}"
+
     def problems(self) -> list[dict]:
-        """The error items of the services' one error shape (field, reason)."""
-        if isinstance(self.body, dict) and isinstance(self.body.get("detail"), list):
+        """The error items of the services' one error shape (field, rule, reason)."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("detail"), list) and self.body["detail"]:
             return [item if isinstance(item, dict) else {"reason": str(item)} for item in self.body["detail"]]
         return [{"reason": f"HTTP {self.status}"}]
-
-    def field_errors(self) -> dict[str, str]:
-        """Problems by the form field they concern (the last part of ``body.x``)."""
-        found: dict[str, str] = {}
-        for item in self.problems():
-            name = str(item.get("field") or "").split(".")[-1] or "_"
-            found.setdefault(name, str(item.get("reason", "")))
-        return found
 
 
 @dataclass
