@@ -24,6 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from services.portal import i18n, service_errors
 from services.portal.backend import Answer, Backend
 from services.portal.oidc import ClaimsRefused, oauth_client, principal_from_claims
+from services.portal.payment_channels import how_to_pay
 from services.portal.security import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
@@ -357,13 +358,14 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         found = await _bill(page, bill_id)
         if found is None:
             return page.render("message.html", status=404, title=page._("Not found"), message=page._("No such bill."))
-        return page.render("bill.html", bill=found)
+        channels = how_to_pay(settings.payment_channels, page._) if settings.production else []
+        return page.render("bill.html", bill=found, channels=channels)
 
     @app.get("/pay/{bill_id}", response_class=HTMLResponse)
     async def pay_page(request: Request, bill_id: str) -> Response:
         page = Page(request)
         _resident(page)
-        found = await _bill(page, bill_id)
+        found = None if settings.production else await _bill(page, bill_id)
         if found is None:
             return page.render("message.html", status=404, title=page._("Not found"), message=page._("No such bill."))
         return page.render("pay.html", bill=found, error=None)

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
 
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.portal.payment_channels import DEFAULT_CHANNELS
 from shared.settings import DEFAULT_PORTS, DEVELOPMENT_JWT_SECRET
 
 PORTAL_PORT = 8100
@@ -40,6 +43,10 @@ class PortalSettings(BaseSettings):
     verifier_token: str | None = None
     # the simulated payment channel of local use
     simulated_channel: str = "portal-sim"
+    # production: the channels a bill is paid through, comma-separated in the order shown; the codes
+    # of payment_channels.KNOWN_CHANNELS are explained in the page's language, any other entry is
+    # shown as a channel's name
+    payment_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
 
     # production sign-in: OpenID Connect
     oidc_issuer: str | None = None
@@ -48,6 +55,13 @@ class PortalSettings(BaseSettings):
     oidc_role_claim: str = "shebao_role"
     oidc_region_claim: str = "shebao_region"
     oidc_person_claim: str = "shebao_person_id"
+
+    @field_validator("payment_channels", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def production(self) -> bool:
@@ -62,6 +76,8 @@ class PortalSettings(BaseSettings):
             problems.append("SHEBAO_PORTAL_SESSION_SECRET: set a secret of at least 32 bytes")
         if not (self.oidc_issuer and self.oidc_client_id):
             problems.append("SHEBAO_PORTAL_OIDC_ISSUER and SHEBAO_PORTAL_OIDC_CLIENT_ID: production signs in by OIDC")
+        if not self.payment_channels:
+            problems.append("SHEBAO_PORTAL_PAYMENT_CHANNELS: name the channels a bill can be paid through")
         return problems
 
     def service_url(self, service: str) -> str:
