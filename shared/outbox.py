@@ -40,6 +40,7 @@ from shared import metrics, tracing
 from shared.db import connect
 from shared.events import Envelope, topic_for
 from shared.events.topics import TYPE_HEADER
+from shared.kafka import PartitionBatches
 
 log = structlog.get_logger(__name__)
 
@@ -331,24 +332,24 @@ class OutboxRelay:
         self._wake.set()
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
-        """Send ``rows`` and wait for the broker's acknowledgements, one ``publish`` span per row."""
-        deliveries, spans = [], []
+        """Send ``rows``, one record batch per partition, and wait for the broker's acknowledgements;
+        one ``publish`` span per row when spans are recorded."""
+        batches = PartitionBatches(self.producer)
+        spans: list[Span] = []
         try:
             for row in rows:
-                span = self._publish_span(row)
-                spans.append(span)
                 headers = [
                     (TYPE_HEADER, row["event_type"].encode()),
                     ("ce_id", str(row["event_id"]).encode()),
                     ("ce_source", self.config.service.encode()),
                 ]
-                tracing.inject_into_headers(headers, span)
-                deliveries.append(
-                    await self.producer.send(
-                        row["topic"], value=bytes(row["envelope"]), key=row["partition_key"].encode(), headers=headers
-                    )
-                )
-            await asyncio.gather(*deliveries)
+                if self.tracer.recording:
+                    spans.append(span := self._publish_span(row))
+                    tracing.inject_into_headers(headers, span)
+                else:
+                    headers.append((tracing.TRACEPARENT, tracing.carried_traceparent(row["traceparent"])))
+                await batches.append(row["topic"], row["partition_key"].encode(), bytes(row["envelope"]), headers)
+            await batches.send_all()
         except BaseException as error:
             for span in spans:
                 span.set_status(StatusCode.ERROR, f"{type(error).__name__}: {error}")

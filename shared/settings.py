@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SHEBAO_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
     topic_prefix: str = ""
-    topic_partitions: int = 3
+    topic_partitions: int = 12  # divides evenly among 1, 2, 3, 4, 6 and 12 replicas; deploy/README.md "Partitions"
     # Tansu (the local broker) has no idempotent producer: locally acks=1 without idempotence;
     # in production both default to the durable choice (acks=all, idempotent) unless set.
     kafka_acks: str = "1"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -221,6 +222,18 @@ def traceparent_of(span: Span) -> str | None:
     if not context.is_valid:
         return None
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+_WELL_FORMED_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def carried_traceparent(traceparent: str | None) -> bytes:
+    """The ``traceparent`` header of a record published while no span is recorded: the row's own
+    context when it is well formed, else a new trace's. What ``inject_into_headers`` would put for
+    the span ``start_continued`` returns then, without parsing the value into a span first."""
+    if traceparent is None or not _WELL_FORMED_TRACEPARENT.fullmatch(traceparent):
+        traceparent = traceparent_of(_first_of_a_new_trace())
+    return traceparent.encode()
 
 
 def span_from_traceparent(traceparent: str | None, tracestate: str | None = None) -> Span | None:

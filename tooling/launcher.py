@@ -43,7 +43,7 @@ from tooling.refill import LOCAL_OUTBOX_RETENTION_DAYS, refill_topics
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 REPLICAS_ENV = "SHEBAO_REPLICAS"
 PARTITIONS_ENV = "SHEBAO_TOPIC_PARTITIONS"
-DEFAULT_PARTITIONS = 12  # divisible by 1, 2, 3, 4 and 6: replicas share partitions evenly
+DEFAULT_PARTITIONS: int = Settings.model_fields["topic_partitions"].default  # 12, deploy/README.md "Partitions"
 REPLICA_PORT_STEP = 100  # replica k of a service listens on its port + 100·(k-1)
 _COLOURS = {"enrollment": "36", "documents": "35", "billing": "33", "notifications": "32", "platform": "1"}
 

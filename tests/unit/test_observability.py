@@ -13,6 +13,7 @@ from shared.metrics import exposition
 from shared.tracing import (
     KernelTracer,
     add_trace_ids,
+    carried_traceparent,
     chosen_exporters,
     from_environment,
     inject_into_headers,
@@ -104,6 +105,17 @@ def test_malformed_trace_context_starts_a_new_trace_and_tracestate_travels():
     headers: list = []
     inject_into_headers(headers, span)
     assert headers == [("traceparent", valid.encode()), ("tracestate", b"vendor=1")]
+
+
+def test_without_recording_the_relay_carries_the_rows_context_as_the_span_path_would():
+    valid = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    headers: list = []
+    inject_into_headers(headers, KernelTracer().start_continued("publish", span_from_traceparent(valid),
+                                                                kind=SpanKind.PRODUCER))
+    assert [("traceparent", carried_traceparent(valid))] == headers
+    for bad in (None, "", "garbage", "01" + valid[2:], "00-" + "0" * 32 + valid[35:], valid[:-1]):
+        fresh = carried_traceparent(bad).decode()
+        assert fresh != bad and span_from_traceparent(fresh) is not None
 
 
 # --- labels -----------------------------------------------------------------------------------
