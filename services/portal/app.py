@@ -1,4 +1,5 @@
-"""The portal's routes: sign-in, resident pages, the caseworker console and public verification.
+"""The portal's routes: sign-in, resident pages and public verification (the caseworker console
+is ``caseworker.py``).
 
 Every page is server-rendered (Jinja2), every form a plain HTML form carrying the session's CSRF
 token; the services are reached through :class:`Backend` with the signed-in user's JWT."""
@@ -21,18 +22,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.portal import i18n, service_errors
-from services.portal.backend import Answer, Backend
+from services.portal import caseworker, i18n
+from services.portal.backend import Backend
 from services.portal.oidc import ClaimsRefused, oauth_client, principal_from_claims
+from services.portal.page import CsrfRefused, Page, SignInNeeded, resident_of
 from services.portal.payment_channels import how_to_pay
-from services.portal.security import (
-    SESSION_COOKIE,
-    SESSION_MAX_AGE_S,
-    SecurityHeaders,
-    Sessions,
-    csrf_matches,
-    new_csrf_token,
-)
+from services.portal.security import SecurityHeaders, Sessions, new_csrf_token
 from services.portal.settings import PortalSettings
 from shared.auth import mint_token
 from shared.identity import person_id_for
@@ -44,95 +39,6 @@ PROGRAMMES = ("pension", "medical_employee", "medical_resident", "unemployment",
 FREQUENCIES = ("monthly", "quarterly", "half_yearly", "annual")
 RETIREMENT = ("", "male_60", "female_55", "female_50")
 MATERIALS = ("id_card", "household_register", "social_security_card", "work_unit_certificate")
-REJECTION_REASONS = ("illegible", "expired", "mismatch", "incomplete", "other")
-
-
-class Page:
-    """One request's session, language and rendering."""
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        portal = request.app.state
-        self.settings: PortalSettings = portal.settings
-        self.session = portal.sessions.load(request.cookies.get(SESSION_COOKIE))
-        if "csrf" not in self.session:
-            self.session["csrf"] = new_csrf_token()
-        self.language = i18n.choose_language(request.cookies.get(i18n.LANGUAGE_COOKIE),
-                                             request.headers.get("accept-language"))
-        self.translations = i18n.translations(self.language)
-
-    @property
-    def backend(self) -> Backend:
-        return self.request.app.state.backend
-
-    @property
-    def user(self) -> dict | None:
-        return self.session.get("user")
-
-    @property
-    def token(self) -> str | None:
-        return (self.user or {}).get("token")
-
-    def _(self, message: str) -> str:
-        return self.translations.gettext(message)
-
-    def finish(self, response: Response) -> Response:
-        response.set_cookie(SESSION_COOKIE, self.request.app.state.sessions.dump(self.session),
-                            max_age=SESSION_MAX_AGE_S, httponly=True, samesite="lax",
-                            secure=self.settings.cookie_secure, path="/")
-        return response
-
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        env: Environment = self.request.app.state.templates
-        html = env.get_template(template).render(
-            _=self._, user=self.user, csrf=self.session["csrf"], lang=self.language, path=self.request.url.path,
-            local=not self.settings.production, **context)
-        return self.finish(HTMLResponse(html, status_code=status))
-
-    def redirect(self, to: str) -> Response:
-        return self.finish(RedirectResponse(to, status_code=303))
-
-    async def form(self) -> Any:
-        """The posted form, refused with 403 when its CSRF token is not the session's."""
-        form = await self.request.form()
-        if not csrf_matches(self.session, form.get("csrf")):
-            raise CsrfRefused()
-        return form
-
-    def person_id(self) -> str:
-        return self.user["sub"]
-
-    def refusals_by_field(self, answer: Answer) -> dict[str, str]:
-        """A service's refusal of a form, in the page's language, by the field it concerns."""
-        return service_errors.field_reasons(answer, self._)
-
-    def refusal(self, answer: Answer) -> str:
-        """A service's refusal in one line, in the page's language."""
-        return service_errors.summary(answer, self._)
-
-
-class CsrfRefused(Exception):
-    pass
-
-
-class SignInNeeded(Exception):
-    pass
-
-
-def _resident(page: Page) -> dict:
-    if not page.user or page.user["role"] != "resident":
-        raise SignInNeeded()
-    return page.user
-
-
-def _caseworker(page: Page) -> dict:
-    if not page.user or page.user["role"] != "caseworker":
-        raise SignInNeeded()
-    return page.user
-
-
-def mask_id(id_number: str) -> str:
-    return id_number[:3] + "*" * max(len(id_number) - 7, 0) + id_number[-4:] if len(id_number) > 7 else "****"
 
 
 def qr_svg(text: str) -> Markup:
@@ -152,6 +58,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.state.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                       autoescape=select_autoescape(["html"]))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(caseworker.router)
     app.add_middleware(SecurityHeaders)
     # authlib keeps the OIDC state and nonce of a sign-in in flight in Starlette's session
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret, session_cookie="shebao_oidc",
@@ -269,14 +176,14 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/apply", response_class=HTMLResponse)
     async def apply_form(request: Request) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         return page.render("apply.html", policies=await _policies(page), errors={}, values={},
                            programmes=PROGRAMMES, frequencies=FREQUENCIES, retirement=RETIREMENT)
 
     @app.post("/apply")
     async def apply(request: Request) -> Response:
         page = Page(request)
-        user = _resident(page)
+        user = resident_of(page)
         form = await page.form()
         values = {key: str(form.get(key) or "").strip() for key in
                   ("id_number", "name", "phone", "email", "declared_base", "frequency", "retirement_category")}
@@ -306,7 +213,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/applications/{application_id}", response_class=HTMLResponse)
     async def application(request: Request, application_id: uuid.UUID) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         return await _application_page(page, application_id, errors={})
 
     async def _application_page(page: Page, application_id: uuid.UUID, errors: dict, status: int = 200) -> Response:
@@ -319,7 +226,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.post("/applications/{application_id}/materials/{material}")
     async def upload(request: Request, application_id: uuid.UUID, material: str) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         form = await page.form()
         file = form.get("file")
         if material not in MATERIALS:
@@ -340,7 +247,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/bills", response_class=HTMLResponse)
     async def bills(request: Request) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         answer = await page.backend.call("GET", "billing", f"/v1/persons/{page.person_id()}/bills", page.token)
         vouchers = await page.backend.call("GET", "billing", f"/v1/persons/{page.person_id()}/vouchers", page.token)
         return page.render("bills.html", bills=(answer.body or {}).get("bills", []) if answer.ok else [],
@@ -354,7 +261,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/bills/{bill_id}", response_class=HTMLResponse)
     async def bill(request: Request, bill_id: str) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         found = await _bill(page, bill_id)
         if found is None:
             return page.render("message.html", status=404, title=page._("Not found"), message=page._("No such bill."))
@@ -364,7 +271,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/pay/{bill_id}", response_class=HTMLResponse)
     async def pay_page(request: Request, bill_id: str) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         found = None if settings.production else await _bill(page, bill_id)
         if found is None:
             return page.render("message.html", status=404, title=page._("Not found"), message=page._("No such bill."))
@@ -373,7 +280,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.post("/pay/{bill_id}")
     async def pay(request: Request, bill_id: str) -> Response:
         page = Page(request)
-        user = _resident(page)
+        user = resident_of(page)
         await page.form()
         found = await _bill(page, bill_id)
         if found is None or settings.production:
@@ -392,7 +299,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/vouchers/{voucher_no}", response_class=HTMLResponse)
     async def voucher(request: Request, voucher_no: str) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         answer = await page.backend.call("GET", "billing", f"/v1/vouchers/{quote(voucher_no)}", page.token)
         if not answer.ok:
             return page.render("message.html", status=404, title=page._("Not found"),
@@ -403,52 +310,41 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @app.get("/statement", response_class=HTMLResponse)
     async def statement(request: Request) -> Response:
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         answer = await page.backend.call("GET", "billing", f"/v1/persons/{page.person_id()}/statement", page.token)
         return page.render("statement.html", statement=answer.body if answer.ok else None)
+
+    async def _inbox_page(page: Page, *, saved: bool = False, error: str | None = None,
+                          status: int = 200) -> Response:
+        pid = page.person_id()
+        answer = await page.backend.call("GET", "notifications", f"/v1/persons/{pid}/notifications", page.token)
+        prefs = await page.backend.call("GET", "notifications", f"/v1/persons/{pid}/preferences", page.token)
+        return page.render("inbox.html", status=status, saved=saved, error=error,
+                           notices=(answer.body or {}).get("notifications", []) if answer.ok else [],
+                           prefs=prefs.body if prefs.ok else None)
 
     @app.get("/inbox", response_class=HTMLResponse)
     async def inbox(request: Request) -> Response:
         page = Page(request)
-        _resident(page)
-        pid = page.person_id()
-        answer = await page.backend.call("GET", "notifications", f"/v1/persons/{pid}/notifications", page.token)
-        prefs = await page.backend.call("GET", "notifications", f"/v1/persons/{pid}/preferences", page.token)
-        return page.render("inbox.html", notices=(answer.body or {}).get("notifications", []) if answer.ok else [],
-                           prefs=prefs.body if prefs.ok else None, saved=request.query_params.get("saved"))
+        resident_of(page)
+        return await _inbox_page(page, saved=request.query_params.get("saved") == "1")
 
     @app.post("/preferences")
     async def preferences(request: Request) -> Response:
+        """Save the notification preferences (the inbox is always on: only outside channels are sent)."""
         page = Page(request)
-        _resident(page)
+        resident_of(page)
         form = await page.form()
-        channels = [c for c in form.getlist("channels") if c in ("inbox", "sms", "email")] or ["inbox"]
-        body = {"channels": channels, "language": form.get("language") if form.get("language") in i18n.LANGUAGES
-                else None, "reminders": form.get("reminders") == "on"}
-        await page.backend.call("PUT", "notifications", f"/v1/persons/{page.person_id()}/preferences",
-                                page.token, json=body)
+        channels = [c for c in form.getlist("channels") if c in ("sms", "email")]
+        language = form.get("language") if form.get("language") in i18n.LANGUAGES else None
+        answer = await page.backend.call("PUT", "notifications", f"/v1/persons/{page.person_id()}/preferences",
+                                         page.token, json={"channels": ["inbox", *channels], "language": language,
+                                                           "reminders": form.get("reminders") == "on"})
+        if not answer.ok:
+            return await _inbox_page(page, error=page.refusal(answer), status=422)
         return page.redirect("/inbox?saved=1")
 
-    # --- caseworker ---------------------------------------------------------------------------
-
-    @app.get("/review", response_class=HTMLResponse)
-    async def review_queue(request: Request) -> Response:
-        page = Page(request)
-        _caseworker(page)
-        answer = await page.backend.call("GET", "documents", "/v1/review-queue?limit=50", page.token)
-        return page.render("review_queue.html", items=(answer.body or {}).get("items", []) if answer.ok else [])
-
-    @app.get("/review/{application_id}", response_class=HTMLResponse)
-    async def review_dossier(request: Request, application_id: uuid.UUID) -> Response:
-        page = Page(request)
-        _caseworker(page)
-        dossier = await page.backend.call("GET", "documents", f"/v1/dossiers/{application_id}", page.token)
-        record = await page.backend.call("GET", "enrollment", f"/v1/applications/{application_id}", page.token)
-        if not dossier.ok:
-            return page.render("message.html", status=dossier.status, title=page._("Not found"),
-                               message=page._("No such dossier."))
-        return page.render("review.html", dossier=dossier.body, record=record.body if record.ok else None,
-                           reasons=REJECTION_REASONS, application_id=application_id)
+    # --- a material's file (its resident, or a caseworker of the region) -------------------
 
     @app.get("/documents/{document_id}/content")
     async def document_content(request: Request, document_id: uuid.UUID) -> Response:
@@ -460,61 +356,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             return Response(status_code=answer.status)
         return Response(answer.content, media_type=answer.content_type.split(";")[0],
                         headers={"Cache-Control": "no-store", "Content-Disposition": "inline"})
-
-    @app.post("/review/documents/{document_id}")
-    async def review_document(request: Request, document_id: uuid.UUID) -> Response:
-        page = Page(request)
-        _caseworker(page)
-        form = await page.form()
-        decision = "reject" if form.get("decision") == "reject" else "approve"
-        body: dict[str, Any] = {"decision": decision}
-        if decision == "reject":
-            body["reason"] = form.get("reason") if form.get("reason") in REJECTION_REASONS else "other"
-            if form.get("note"):
-                body["note"] = str(form.get("note"))[:2000]
-        answer = await page.backend.call("POST", "documents", f"/v1/documents/{document_id}/review", page.token,
-                                         json=body)
-        back = str(form.get("application_id") or "")
-        if not answer.ok:
-            return page.render("message.html", status=422, title=page._("Refused"),
-                               message=page.refusal(answer))
-        return page.redirect(f"/review/{back}" if back else "/review")
-
-    @app.post("/review/{application_id}/reject")
-    async def reject_application(request: Request, application_id: uuid.UUID) -> Response:
-        page = Page(request)
-        _caseworker(page)
-        form = await page.form()
-        reason = str(form.get("reason") or "").strip()
-        answer = await page.backend.call("POST", "enrollment", f"/v1/applications/{application_id}/reject",
-                                         page.token, json={"reasons": [reason or "other"]})
-        if not answer.ok:
-            return page.render("message.html", status=422, title=page._("Refused"),
-                               message=page.refusal(answer))
-        return page.redirect("/review")
-
-    @app.get("/person", response_class=HTMLResponse)
-    async def find_person(request: Request) -> Response:
-        page = Page(request)
-        _caseworker(page)
-        id_number = (request.query_params.get("id_number") or "").strip().upper()
-        reveal = request.query_params.get("reveal") == "1"
-        found, error = None, None
-        if id_number:
-            try:
-                parse_resident_id(id_number)
-            except ValueError:
-                error = page._("Enter a valid 18-character resident ID number.")
-            else:
-                pid = person_id_for(id_number)
-                apps = await page.backend.call("GET", "enrollment", f"/v1/persons/{pid}/applications", page.token)
-                enrolments = await page.backend.call("GET", "enrollment", f"/v1/persons/{pid}/enrollments",
-                                                     page.token)
-                found = {"person_id": str(pid),
-                         "applications": (apps.body or {}).get("applications", []) if apps.ok else [],
-                         "enrollments": (enrolments.body or {}).get("enrollments", []) if enrolments.ok else []}
-        return page.render("person.html", id_number=id_number, shown=id_number if reveal else mask_id(id_number),
-                           reveal=reveal, found=found, error=error)
 
     # --- public verification ---------------------------------------------------------------
 

@@ -8,7 +8,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from services.portal.app import create_app, mask_id
+from services.portal.app import create_app
+from services.portal.caseworker import mask_id
 from services.portal.i18n import choose_language, translations
 from services.portal.oidc import ClaimsRefused, principal_from_claims
 from services.portal.settings import PortalSettings
