@@ -39,8 +39,10 @@ test-unit: $(INSTALLED)
 bench: $(INSTALLED)
 	$(PY) bench/run_all.py --json bench/results/latest.json
 
+# one resident's journey against a running `make run`: through the services' APIs, or with
+# PORTAL=1 through the portal's pages (PORTAL_URL, default http://127.0.0.1:8100)
 demo: $(INSTALLED)
-	$(PY) -m tooling.journey
+	$(PY) -m $(if $(PORTAL),tooling.portal_journey $(if $(PORTAL_URL),--portal-url $(PORTAL_URL)),tooling.journey)
 
 schema: $(INSTALLED)
 	$(PY) -m shared.events.schema --write
