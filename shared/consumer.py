@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -143,8 +144,9 @@ class EventConsumer:
                 await self._apply_with_retries(record, envelope, first_attempt=2 if index == progress.index else 1)
                 for index, (record, envelope) in enumerate(decoded)
             ]
-        for (_, envelope), outcome in zip(decoded, outcomes, strict=True):
-            metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, outcome).inc()
+        counted = Counter((envelope.type, outcome) for (_, envelope), outcome in zip(decoded, outcomes, strict=True))
+        for (event_type, outcome), count in counted.items():
+            metrics.EVENTS_CONSUMED.labels(self.config.service, event_type, outcome).inc(count)
 
     async def _not_dead_lettered(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
         """``records`` but for those dead-lettered already (a batch delivered again)."""
