@@ -2,7 +2,8 @@
 is ``caseworker.py``).
 
 Every page is server-rendered (Jinja2), every form a plain HTML form carrying the session's CSRF
-token; the services are reached through :class:`Backend` with the signed-in user's JWT."""
+token (the material uploads are taken over by static/upload.js, when JavaScript runs, for a
+progress bar); the services are reached through :class:`Backend` with the signed-in user's JWT."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from services.portal.backend import Backend
 from services.portal.oidc import ClaimsRefused, oauth_client, principal_from_claims
 from services.portal.page import CsrfRefused, Page, SignInNeeded, resident_of
 from services.portal.payment_channels import how_to_pay
-from services.portal.security import SecurityHeaders, Sessions, new_csrf_token
+from services.portal.security import SecurityHeaders, Sessions, csrf_matches, new_csrf_token
 from services.portal.settings import PortalSettings
+from services.portal.uploads import file_too_large, read_upload
 from shared.auth import mint_token
 from shared.identity import person_id_for
 from shared.periods import now_utc
@@ -221,22 +223,36 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         dossier = await page.backend.call("GET", "documents", f"/v1/dossiers/{application_id}", page.token)
         return page.render("application.html", status=status, application_id=application_id,
                            record=record.body if record.ok else None,
-                           dossier=dossier.body if dossier.ok else None, errors=errors)
+                           dossier=dossier.body if dossier.ok else None, errors=errors,
+                           path=f"/applications/{application_id}")
 
     @app.post("/applications/{application_id}/materials/{material}")
     async def upload(request: Request, application_id: uuid.UUID, material: str) -> Response:
+        """A material's file, to documents. Posted by the plain form (JavaScript off) or by
+        static/upload.js (``X-Requested-With``, for the progress bar): the same CSRF check, the same
+        pages with the same errors; only a success is answered to the script as ``{"location"}``.
+        The body streams in (``uploads.py``): a file over documents' limit is refused here."""
         page = Page(request)
         resident_of(page)
-        form = await page.form()
-        file = form.get("file")
-        if material not in MATERIALS:
-            return await _application_page(page, application_id, {"_": page._("Unknown material.")}, 422)
-        if file is None or not hasattr(file, "read") or not file.filename:
-            return await _application_page(page, application_id, {material: page._("Choose a file.")}, 422)
-        content = await file.read()
-        answer = await page.backend.call(
-            "PUT", "documents", f"/v1/dossiers/{application_id}/materials/{material}", page.token,
-            files={"file": (file.filename, content, file.content_type or "application/octet-stream")})
+        form = await read_upload(request, settings.max_upload_bytes)
+        try:
+            if not csrf_matches(page.session, form.get("csrf")):
+                raise CsrfRefused()
+            if material not in MATERIALS:
+                return await _application_page(page, application_id, {"_": page._("Unknown material.")}, 422)
+            if form.too_large:
+                return await _application_page(page, application_id, {
+                    material: page.refusal(file_too_large(settings.max_upload_bytes))}, 413)
+            if form.malformed:
+                return await _application_page(page, application_id, {
+                    material: page._("The upload could not be read. Please try again.")}, 400)
+            if form.file is None or not form.filename:
+                return await _application_page(page, application_id, {material: page._("Choose a file.")}, 422)
+            answer = await page.backend.call(
+                "PUT", "documents", f"/v1/dossiers/{application_id}/materials/{material}", page.token,
+                files={"file": (form.filename, form.file, form.content_type or "application/octet-stream")})
+        finally:
+            form.close()
         if answer.ok:
             return page.redirect(f"/applications/{application_id}")
         return await _application_page(page, application_id, {material: page.refusal(answer)}, answer.status

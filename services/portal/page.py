@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment
 
 from services.portal import i18n, service_errors
 from services.portal.backend import Answer, Backend
 from services.portal.security import SESSION_COOKIE, SESSION_MAX_AGE_S, csrf_matches, new_csrf_token
 from services.portal.settings import PortalSettings
+
+SCRIPTED_HEADER = "x-requested-with"
+"""Sent (``XMLHttpRequest``) by the portal's own script (static/upload.js) when it posts a form."""
 
 
 class Page:
@@ -51,13 +54,24 @@ class Page:
         return response
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        """``template`` as the page; ``path`` (the page the language chooser comes back to) is the
+        request's unless the context names another (a form's page re-rendered with its errors)."""
         env: Environment = self.request.app.state.templates
-        html = env.get_template(template).render(
-            _=self._, user=self.user, csrf=self.session["csrf"], lang=self.language, path=self.request.url.path,
-            local=not self.settings.production, **context)
+        html = env.get_template(template).render(**{
+            "_": self._, "user": self.user, "csrf": self.session["csrf"], "lang": self.language,
+            "path": self.request.url.path, "local": not self.settings.production, **context})
         return self.finish(HTMLResponse(html, status_code=status))
 
+    @property
+    def scripted(self) -> bool:
+        """Posted by the portal's script rather than by the browser's plain form submission."""
+        return self.request.headers.get(SCRIPTED_HEADER) == "XMLHttpRequest"
+
     def redirect(self, to: str) -> Response:
+        """303 to ``to``; to the portal's script, which cannot stop an XMLHttpRequest from following a
+        redirect, ``{"location": to}`` (200) instead, which it follows by loading ``to``."""
+        if self.scripted:
+            return self.finish(JSONResponse({"location": to}, headers={"Cache-Control": "no-store"}))
         return self.finish(RedirectResponse(to, status_code=303))
 
     async def form(self) -> Any:

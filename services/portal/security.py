@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "shebao_session"
 SESSION_MAX_AGE_S = 8 * 3600
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+# scripts: the portal's own static files only (static/upload.js) — no inline script, no eval
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'")
 
 

@@ -48,6 +48,12 @@ class PortalSettings(BaseSettings):
     # shown as a channel's name
     payment_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
 
+    # the largest material file, in bytes: the documents service's limit (its
+    # SHEBAO_DOCUMENTS_MAX_UPLOAD_BYTES is read when the portal's own is not set, so that one
+    # setting keeps both in step); a larger upload is refused by the portal before documents is called
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0, validation_alias=AliasChoices(
+        "SHEBAO_PORTAL_MAX_UPLOAD_BYTES", "SHEBAO_DOCUMENTS_MAX_UPLOAD_BYTES", "max_upload_bytes"))
+
     # production sign-in: OpenID Connect
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

@@ -25,6 +25,9 @@ class ServicesDouble:
 
     answers: dict[tuple[str, str, str], Answer] = field(default_factory=dict)
     calls: list[tuple[str, str, str, dict]] = field(default_factory=list)
+    # the files sent, read when sent (the portal closes its spooled copy after the call):
+    # (field, filename, content, content type, whether it was passed as bytes rather than a file object)
+    files: list[tuple[str, str, bytes, str, bool]] = field(default_factory=list)
 
     def answer(self, method: str, service: str, path: str, status: int = 200, body: Any = None) -> None:
         self.answers[(method, service, path)] = Answer(status, body, content_type="application/json")
@@ -34,6 +37,9 @@ class ServicesDouble:
 
     async def call(self, method: str, service: str, path: str, token: str | None, **kwargs) -> Answer:
         self.calls.append((method, service, path, kwargs))
+        for name, (filename, content, kind) in (kwargs.get("files") or {}).items():
+            as_bytes = isinstance(content, bytes)
+            self.files.append((name, filename, content if as_bytes else content.read(), kind, as_bytes))
         return self.answers.get((method, service, path.split("?")[0]), Answer(404, {"error": "not_found"}))
 
     async def close(self) -> None:

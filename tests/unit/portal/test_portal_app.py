@@ -4,10 +4,12 @@ production, and the OIDC claim mapping."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import services.portal
 from services.portal.app import create_app
 from services.portal.caseworker import mask_id
 from services.portal.i18n import choose_language, translations
@@ -30,10 +32,30 @@ def test_every_page_carries_a_content_security_policy_and_a_signed_httponly_sess
     client = TestClient(create_app(PortalSettings()), base_url="https://portal.example")
     response = client.get("/signin")
     assert response.status_code == 200
-    assert "default-src 'self'" in response.headers["content-security-policy"]
-    assert "script-src 'none'" in response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in response.headers["content-security-policy"].split(";"))
+    assert directives == {
+        "default-src": "'self'", "img-src": "'self' data:", "style-src": "'self'",
+        "script-src": "'self'",  # the portal's own static/upload.js: no inline script, no eval
+        "object-src": "'self'", "frame-src": "'self'", "frame-ancestors": "'self'", "form-action": "'self'",
+        "base-uri": "'none'"}
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+
+
+def test_the_upload_script_is_a_static_file_of_the_portal_and_no_template_has_inline_script():
+    client = _client()
+    script = client.get("/static/upload.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].split(";")[0] in ("text/javascript", "application/javascript")
+    assert script.headers["x-content-type-options"] == "nosniff"
+    assert "XMLHttpRequest" in script.text and "eval(" not in script.text and "new Function" not in script.text
+    for template in (Path(services.portal.__file__).parent / "templates").glob("*.html"):
+        html = template.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert re.fullmatch(r'<script src="/static/[\w.-]+\.js" defer>', tag), (template.name, tag)
+        assert not re.search(r"<script\b[^>]*>\s*[^<\s]", html), f"inline script in {template.name}"
+        assert not re.search(r"\son[a-z]+\s*=", html), f"an inline event handler in {template.name}"
+        assert "javascript:" not in html
 
 
 def test_a_form_without_its_csrf_token_is_refused_with_403():
