@@ -23,11 +23,27 @@ def assert_labelled(page: Page) -> None:
     assert missing == [], f"inputs without a label on {page.url}: {missing}"
 
 
-def submit(page: Page, selector: str) -> None:
-    """Press a form's button and wait for the page the portal answers with."""
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        page.click(selector)
+MARK_LEFT = "() => { const main = document.querySelector('main'); if (main) main.setAttribute('data-left', ''); }"
+
+
+def answered(page: Page, act: Callable[[], None], timeout_s: float = 30) -> None:
+    """Do ``act`` (press a button, follow a link, press Enter) and wait for the page the portal
+    answers with.
+
+    Not a navigation event: with JavaScript on, an upload refused is the portal's page put in
+    place by static/upload.js, no navigation at all, and a navigation's events can be missed or
+    come twice (a redirect). What is waited for is the answer's ``<main>`` landmark: the one on
+    screen is marked before ``act``, so the first unmarked one is the answer's."""
+    page.evaluate(MARK_LEFT)
+    act()
+    page.wait_for_selector("main:not([data-left])", state="attached", timeout=timeout_s * 1000)
+    page.wait_for_load_state("domcontentloaded")
     assert_labelled(page)
+
+
+def submit(page: Page, selector: str, timeout_s: float = 30) -> None:
+    """Press a form's button (or follow a link) and wait for the page the portal answers with."""
+    answered(page, lambda: page.click(selector), timeout_s)
 
 
 def visit(page: Page, url: str) -> None:
@@ -92,8 +108,42 @@ def open_checklist(page: Page, portal: str, application_id: str) -> None:
 
 
 def upload(page: Page, material: str, name: str, content: bytes, mime: str) -> None:
+    """Choose the file and press Upload: a plain form post with JavaScript off, static/upload.js's
+    XMLHttpRequest with it on; either way the next page is the checklist."""
     page.set_input_files(f"#file-{material}", files=[{"name": name, "mimeType": mime, "buffer": content}])
     submit(page, f"#material-{material} button[type=submit]")
+
+
+WATCH_PROGRESS = """(material) => {
+  const key = 'progress-seen-' + material;
+  const seen = [];
+  sessionStorage.setItem(key, '[]');
+  const note = () => {
+    const bar = document.getElementById('progress-' + material);
+    const status = document.getElementById('upload-status-' + material);
+    if (!bar) return;
+    const now = {value: bar.value, hidden: bar.hidden, status: status ? status.textContent : ''};
+    const last = seen[seen.length - 1];
+    if (!last || last.value !== now.value || last.hidden !== now.hidden || last.status !== now.status) {
+      seen.push(now);
+      sessionStorage.setItem(key, JSON.stringify(seen));
+    }
+  };
+  new MutationObserver(note).observe(document.documentElement,
+    {subtree: true, attributes: true, childList: true, characterData: true});
+}"""
+
+
+def watch_progress(page: Page, material: str) -> None:
+    """Record each state of the material's progress bar and status text (kept in the tab's
+    sessionStorage, so that they are still there on the page the upload leads to)."""
+    page.evaluate(WATCH_PROGRESS, material)
+
+
+def progress_seen(page: Page, material: str) -> list[dict]:
+    """The states recorded by :func:`watch_progress`: ``{"value", "hidden", "status"}``."""
+    return page.evaluate("(material) => JSON.parse(sessionStorage.getItem('progress-seen-' + material) || '[]')",
+                         material)
 
 
 def upload_all(page: Page) -> None:

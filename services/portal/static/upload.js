@@ -139,6 +139,19 @@
     xhr.send(data);
   }
 
+  // Back to the checklist an upload left: the page may come back from the back/forward cache
+  // as it was left, its form busy; it is a form to fill again, as after a plain post
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted) {
+      document.querySelectorAll('form[data-upload][aria-busy]').forEach(function (form) {
+        busy(form, false);
+        delete form.dataset.shown;
+        form.querySelector('progress').hidden = true;
+        say(form, '');
+      });
+    }
+  });
+
   // delegated: the forms of a page put in by showPage are taken over as well
   document.addEventListener('submit', function (event) {
     const form = event.target;
