@@ -38,10 +38,19 @@ def _checklist(browser, portal_url, *, javascript: bool):
     return context, page, application_id, posts
 
 
+def _troubles(page) -> list[str]:
+    """The page's script errors and console errors (a CSP violation is one), from now on."""
+    troubles: list[str] = []
+    page.on("pageerror", lambda error: troubles.append(str(error)))
+    page.on("console", lambda message: troubles.append(message.text) if message.type == "error" else None)
+    return troubles
+
+
 def test_with_javascript_the_upload_shows_its_progress_to_100_and_the_material_is_then_received(
         browser, portal_url):
     context, page, application_id, posts = _checklist(browser, portal_url, javascript=True)
     assert page.locator("#progress-id_card").is_hidden()  # shown once an upload starts
+    troubles = _troubles(page)
     cdp = context.new_cdp_session(page)  # a slow line, so that the upload takes a while
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
                                                   "downloadThroughput": -1, "uploadThroughput": 8 * 1024 * 1024})
@@ -79,6 +88,7 @@ def test_with_javascript_the_upload_shows_its_progress_to_100_and_the_material_i
         upload(page, material, name, content, mime)
         assert "received" in page.inner_text(f"#material-{material}")
     assert all(headers.get("x-requested-with") == "XMLHttpRequest" for headers in posts)
+    assert troubles == []  # no script error, no Content-Security-Policy violation
     assert_labelled(page)
 
 

@@ -43,6 +43,18 @@ def _puts(services: ServicesDouble) -> list:
     return [call for call in services.calls if call[0] == "PUT"]
 
 
+def test_the_checklist_loads_the_upload_script_and_gives_it_its_texts_in_the_pages_language():
+    html = portal_with(_documents()).get(f"/applications/{APPLICATION_ID}").text
+    assert '<script src="/static/upload.js" defer></script>' in html
+    form = re.search(r"<form[^>]*data-upload[^>]*>", html).group(0)
+    assert f'action="{UPLOAD}"' in form and 'enctype="multipart/form-data"' in form
+    assert 'data-uploading="正在上传：{percent}%"' in form
+    assert 'data-failed="上传未能完成，请检查网络连接后重试。"' in form
+    assert '<progress id="progress-id_card" class="upload-progress" max="100" value="0" aria-label="上传进度" hidden>' \
+        in html
+    assert '<p id="upload-status-id_card" class="upload-status" role="status" aria-live="polite"></p>' in html
+
+
 def test_a_plain_upload_is_sent_on_to_documents_and_redirected_to_the_checklist():
     services = _documents()
     response = _post(portal_with(services))
