@@ -152,13 +152,16 @@ class EventConsumer:
         """``records`` but for those dead-lettered already (a batch delivered again)."""
         if not records:
             return records
+        spans = _offset_spans(records)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 """SELECT d.topic, d.kafka_partition, d.kafka_offset FROM dead_lettered AS d
-                   JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS batch (topic, kafka_partition, kafka_offset)
-                   USING (topic, kafka_partition, kafka_offset)""",
-                [record.topic for record in records], [record.partition for record in records],
-                [record.offset for record in records],
+                   JOIN unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
+                        AS span (topic, kafka_partition, first, last)
+                   ON d.topic = span.topic AND d.kafka_partition = span.kafka_partition
+                   AND d.kafka_offset BETWEEN span.first AND span.last""",
+                [topic for topic, _ in spans], [partition for _, partition in spans],
+                [first for first, _ in spans.values()], [last for _, last in spans.values()],
             )
         done = {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
         for record in records:
@@ -370,6 +373,16 @@ def _runs(to_apply: list[tuple[int, ConsumerRecord, Envelope]], handlers: dict[s
                 end += 1
         yield first_index, [(record, envelope) for _, record, envelope in to_apply[position:end]]
         position = end
+
+
+def _offset_spans(records: list[ConsumerRecord]) -> dict[tuple[str, int], tuple[int, int]]:
+    """The first and last offset of the batch in each partition: a few ranges to look up instead
+    of every record (a batch holds hundreds of records of a few partitions)."""
+    spans: dict[tuple[str, int], tuple[int, int]] = {}
+    for record in records:
+        first, last = spans.get((record.topic, record.partition), (record.offset, record.offset))
+        spans[record.topic, record.partition] = (min(first, record.offset), max(last, record.offset))
+    return spans
 
 
 async def _record_in_inbox(conn: asyncpg.Connection, decoded: list[tuple[ConsumerRecord, Envelope]]) -> set:

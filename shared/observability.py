@@ -20,12 +20,12 @@ from typing import Protocol
 import structlog
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.trace import TracerProvider
 
 from shared import metrics
 from shared.broker_metrics import BrokerProbe
 from shared.http_metrics import HttpMetricsMiddleware
 from shared.outbox import OutboxRelay
+from shared.tracing import CarriedTraceContext, Tracing
 
 log = structlog.get_logger(__name__)
 
@@ -34,11 +34,15 @@ UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
 REFRESH_TIMEOUT_S = 3.0
 
 
-def instrument_http_app(app: FastAPI, service: str, tracer_provider: TracerProvider) -> None:
-    """Add the request metrics and the tracing of every request (but probes and scrapes) to ``app``."""
+def instrument_http_app(app: FastAPI, service: str, tracing: Tracing) -> None:
+    """Add the request metrics and the tracing of every request (but probes and scrapes) to ``app``:
+    server spans when they are exported, else only the trace context carried (``CarriedTraceContext``)."""
     app.add_middleware(HttpMetricsMiddleware, service=service)
+    if not tracing.exporting:
+        app.add_middleware(CarriedTraceContext, excluded_paths=UNTRACED_PATHS)
+        return
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracer_provider, excluded_urls=",".join(f"{path}$" for path in UNTRACED_PATHS),
+        app, tracer_provider=tracing.provider, excluded_urls=",".join(f"{path}$" for path in UNTRACED_PATHS),
         exclude_spans=["receive", "send"],
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -60,11 +60,12 @@ class TokenBuckets:
         return max(1, math.ceil(missing / self.rate_per_s))
 
 
-def rate_limited(per_minute: int = 60, burst: int = 20) -> Callable[[Request], None]:
-    """A FastAPI dependency refusing a client over ``per_minute`` (bursts up to ``burst``)."""
+def rate_limited(per_minute: int = 60, burst: int = 20) -> Callable[[Request], Awaitable[None]]:
+    """A FastAPI dependency refusing a client over ``per_minute`` (bursts up to ``burst``); ``async``
+    so that it runs on the event loop, not in FastAPI's thread pool (see ``get_runtime``)."""
     buckets = TokenBuckets(per_minute, burst)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
         if not buckets.take(client):
             wait = buckets.seconds_until_next(client)

@@ -229,7 +229,7 @@ def build_http_app(
     install_error_handlers(app)
     app.add_middleware(StaffAudit)  # inside the guard: staff writes recorded with the guard's request id
     app.add_middleware(RequestGuard)  # request id, control characters refused, no bare 500
-    observability.instrument_http_app(app, definition.name, runtime.tracer_provider)
+    observability.instrument_http_app(app, definition.name, runtime.tracing)
     app.include_router(_health_router())
     app.include_router(audit_router(require_role("admin")))
     if definition.router is not None:
@@ -238,8 +238,12 @@ def build_http_app(
     return app
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
-    """FastAPI dependency: the running service (units of work, settings) behind this request."""
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the running service (units of work, settings) behind this request.
+
+    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a thread hand-off per request that cost the services a good part of their CPU under load.
+    """
     return request.app.state.runtime
 
 

@@ -190,6 +190,44 @@ def _first_of_a_new_trace() -> Span:
     return NonRecordingSpan(SpanContext(random.getrandbits(128) or 1, random.getrandbits(64) or 1, is_remote=False))
 
 
+class CarriedTraceContext:
+    """ASGI middleware for a service that records no spans: each HTTP request runs as a child of
+    the caller's W3C trace context (a new trace when it sends none), made current for the request,
+    so its ids reach the logs, the outbox rows and the records as with the FastAPI
+    instrumentation, without that instrumentation's work per request (it looked up the route
+    among all routes for a span name nobody would see: a tenth of a service's CPU under load).
+    """
+
+    def __init__(self, app: Callable, excluded_paths: Sequence[str] = ()) -> None:
+        self.app = app
+        self.excluded_paths = frozenset(excluded_paths)
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["path"] in self.excluded_paths:
+            await self.app(scope, receive, send)
+            return
+        with _Current(_child_of(_caller_span(scope["headers"]))):
+            await self.app(scope, receive, send)
+
+
+def _caller_span(headers: Sequence[tuple[bytes, bytes]]) -> Span | None:
+    traceparent = tracestate = None
+    for name, value in headers:
+        if name == b"traceparent":
+            traceparent = value.decode("latin-1")
+        elif name == b"tracestate":
+            tracestate = value.decode("latin-1")
+    return span_from_traceparent(traceparent, tracestate)
+
+
+def _child_of(parent: Span | None) -> Span:
+    if parent is None:
+        return _first_of_a_new_trace()
+    context = parent.get_span_context()
+    return NonRecordingSpan(SpanContext(context.trace_id, random.getrandbits(64) or 1, is_remote=False,
+                                        trace_flags=context.trace_flags, trace_state=context.trace_state))
+
+
 # --- W3C trace context in Kafka headers and outbox rows -------------------------------------
 
 

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
-def get_storage(runtime: Runtime) -> Any:
+async def get_storage(runtime: Runtime) -> Any:
     """The file store the wiring attached to the running service (``app.attach_storage``)."""
     return runtime.documents_storage
 

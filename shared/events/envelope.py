@@ -8,9 +8,11 @@ saying which field is wrong and why.
 from __future__ import annotations
 
 import json
+import os
+import time as clock
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
@@ -138,6 +140,19 @@ class InvalidEvent(ValueError):
         self.event_id = event_id
 
 
+def time_ordered_event_id() -> UUID:
+    """A new event id: a UUIDv7 (RFC 9562), the millisecond it was made, then 74 random bits.
+
+    Ids made later sort later (to the millisecond), so each service's inbox, keyed by event id,
+    adds them at the end of its index instead of at random places in it: that insert was the
+    consumer's dearest statement (issue 13).
+    """
+    value = (clock.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant
+    return UUID(int=value)
+
+
 def make_envelope(
     payload: EventPayload,
     *,
@@ -153,7 +168,7 @@ def make_envelope(
     Type, source and dataschema come from the payload's class; the id is new and the
     time is now (UTC) unless given. An event that starts a chain is its own correlation.
     """
-    event_id = event_id or uuid4()
+    event_id = event_id or time_ordered_event_id()
     return Envelope(
         id=event_id,
         type=payload.event_type(),

@@ -1,4 +1,5 @@
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -416,3 +417,14 @@ def test_all_topics_are_the_service_topics_and_their_dead_letters():
         "sh.shebao.billing.v1.dlq",
         "sh.shebao.notifications.v1.dlq",
     ]
+
+
+def test_new_event_ids_are_uuid7_ordered_by_the_millisecond_they_were_made(monkeypatch):
+    from shared.events import envelope as envelope_module
+
+    made_at = iter([1_796_000_000_000_000_000, 1_796_000_000_001_000_000, 1_796_000_000_002_000_000])
+    monkeypatch.setattr(envelope_module.clock, "time_ns", lambda: next(made_at))
+    ids = [envelope_module.time_ordered_event_id() for _ in range(3)]
+    assert all(event_id.version == 7 and event_id.variant == uuid.RFC_4122 for event_id in ids)
+    assert [event_id.int >> 80 for event_id in ids] == [1_796_000_000_000, 1_796_000_000_001, 1_796_000_000_002]
+    assert ids == sorted(ids) and len(set(ids)) == 3

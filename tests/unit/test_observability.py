@@ -3,7 +3,10 @@ Kafka headers and log lines, label values kept bounded, and the region on every 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
@@ -11,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.business_metrics import OTHER, BoundedLabel
 from shared.metrics import exposition
 from shared.tracing import (
+    CarriedTraceContext,
     KernelTracer,
     add_trace_ids,
     carried_traceparent,
@@ -116,6 +120,27 @@ def test_without_recording_the_relay_carries_the_rows_context_as_the_span_path_w
     for bad in (None, "", "garbage", "01" + valid[2:], "00-" + "0" * 32 + valid[35:], valid[:-1]):
         fresh = carried_traceparent(bad).decode()
         assert fresh != bad and span_from_traceparent(fresh) is not None
+
+
+def _current_span_in(headers: list, path: str = "/v1/payments"):
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(trace.get_current_span())
+
+    asyncio.run(CarriedTraceContext(app, excluded_paths=["/metrics"])(
+        {"type": "http", "path": path, "headers": headers}, None, None))
+    return seen[0]
+
+
+def test_a_request_without_recorded_spans_runs_as_a_child_of_the_callers_trace_context():
+    caller = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    span = _current_span_in([(b"traceparent", caller.encode()), (b"tracestate", b"vendor=1")]).get_span_context()
+    assert f"{span.trace_id:032x}" == "a" * 32 and f"{span.span_id:016x}" != "b" * 16
+    assert int(span.trace_flags) == 1 and span.trace_state.to_header() == "vendor=1"
+    fresh = _current_span_in([(b"traceparent", b"garbage")]).get_span_context()
+    assert fresh.is_valid and f"{fresh.trace_id:032x}" != "a" * 32
+    assert not _current_span_in([(b"traceparent", caller.encode())], path="/metrics").get_span_context().is_valid
 
 
 # --- labels -----------------------------------------------------------------------------------
