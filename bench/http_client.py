@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -44,15 +45,39 @@ class ProtocolError(Exception):
 
 
 class Connections:
-    """Idle keep-alive connections per (host, port); a new one is opened when none is idle."""
+    """Idle keep-alive connections per (host, port); a new one is opened when none is idle.
+
+    A connection idle longer than the servers keep it (uvicorn: 5 s) is not reused, and a request
+    that finds its reused connection closed under it is sent again once on a new one, as browsers
+    and httpx do.
+    """
+
+    IDLE_S = 4.0
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {}
+        self._idle: dict[tuple[str, int], list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]]] = {}
 
     async def send(self, request: PreparedRequest) -> int:
         """Send ``request`` and return the answer's status code (its body is read and dropped)."""
-        idle = self._idle.setdefault((request.host, request.port), [])
-        reader, writer = idle.pop() if idle else await asyncio.open_connection(request.host, request.port)
+        connection = self._reusable(request)
+        if connection is not None:
+            try:
+                return await self._exchange(request, *connection)
+            except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError):
+                pass  # closed by the server while idle: once more, on a new connection
+        return await self._exchange(request, *await asyncio.open_connection(request.host, request.port))
+
+    def _reusable(self, request: PreparedRequest):
+        idle = self._idle.get((request.host, request.port), [])
+        while idle:
+            since, reader, writer = idle.pop()
+            if time.monotonic() - since < self.IDLE_S:
+                return reader, writer
+            writer.close()
+        return None
+
+    async def _exchange(self, request: PreparedRequest, reader: asyncio.StreamReader,
+                        writer: asyncio.StreamWriter) -> int:
         try:
             writer.write(request.payload)
             status, keep_alive = await _read_response(reader)
@@ -60,14 +85,14 @@ class Connections:
             writer.close()
             raise
         if keep_alive:
-            idle.append((reader, writer))
+            self._idle.setdefault((request.host, request.port), []).append((time.monotonic(), reader, writer))
         else:
             writer.close()
         return status
 
     def close(self) -> None:
         for connections in self._idle.values():
-            for _, writer in connections:
+            for _, _, writer in connections:
                 writer.close()
         self._idle.clear()
 
