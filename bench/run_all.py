@@ -1,6 +1,6 @@
 """``make bench``: every benchmark in one run, its output printed as it goes, and every figure
 written to one JSON file (default ``bench/results/latest.json``) with the date, the machine
-and the command of each: the event path (``pipeline.py``, 20k and 100k events), the billing
+and the command of each: the event path (``pipeline.py``, 20k, 100k and 1M events), the billing
 run (``billing_run.py``) and the HTTP load (``http_load.py``, with its bare baseline).
 
 Figures on a shared 2-core machine are noisy: compare the runs side by side, and run it again.
@@ -26,7 +26,11 @@ def benches(quick: bool) -> list[tuple[str, list[str]]]:
     return [
         ("pipeline 20k", ["pipeline.py", "--events", "20000"]),
         ("pipeline 100k", ["pipeline.py", "--events", "20000" if quick else "100000"]),
+        # a million per-event handler calls would take minutes more and say nothing new
+        ("pipeline 1M", ["pipeline.py", "--events", "20000" if quick else "1000000", "--kinds", "raw,batch"]),
         ("billing run", ["billing_run.py", "--enrolments", "20000" if quick else "200000"]),
+        ("billing run 1M", ["billing_run.py", "--enrolments", "20000" if quick else "1000000"]),
+        ("http load 100/s", ["http_load.py", "--rate", "100", "--duration", "5" if quick else "20"]),
         ("http load 200/s", ["http_load.py", "--rate", "200", "--duration", "5" if quick else "20"]),
     ]
 
