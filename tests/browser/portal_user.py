@@ -33,7 +33,9 @@ def answered(page: Page, act: Callable[[], None], timeout_s: float = 30) -> None
     Not a navigation event: with JavaScript on, an upload refused is the portal's page put in
     place by static/upload.js, no navigation at all, and a navigation's events can be missed or
     come twice (a redirect). What is waited for is the answer's ``<main>`` landmark: the one on
-    screen is marked before ``act``, so the first unmarked one is the answer's."""
+    screen is marked before ``act``, so the first unmarked one is the answer's. ``act`` waits for
+    the page's ``load`` (its images and PDFs in): a click aimed while one comes in can land on it."""
+    page.wait_for_load_state("load")
     page.evaluate(MARK_LEFT)
     act()
     page.wait_for_selector("main:not([data-left])", state="attached", timeout=timeout_s * 1000)
