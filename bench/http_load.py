@@ -120,6 +120,7 @@ class Mix:
         settings = Settings()
         self.ports, self.region, self.secret, self.issuer = ports, region, settings.jwt_secret, settings.jwt_issuer
         self.applied: list[uuid.UUID] = []
+        self._id_numbers: set[str] = set()
         self.billed = billed  # persons with an account and an open bill: reads and payments go to them
         self._channel = self._token("channel", "unionpay")
 
@@ -132,7 +133,7 @@ class Mix:
         return f"http://127.0.0.1:{ports[i % len(ports)]}{path}"
 
     def application(self, i: int):
-        id_number = a_resident_id_number()
+        id_number = self._new_applicant()
         person = person_id_for(id_number)
         self.applied.append(person)
         body = {"id_number": id_number, "name": "Li Hua", "phone": "13812345678", "email": None, "language": "en",
@@ -140,6 +141,14 @@ class Mix:
                 "frequency": "monthly"}
         return ("POST /v1/applications", "POST", self._url("enrollment", "/v1/applications", i),
                 {"json": body, "headers": self._token("resident", str(person))})
+
+    def _new_applicant(self) -> str:
+        """A resident ID number not used yet in this run: the same person twice is refused (422),
+        and random numbers collide about once in a thousand applications."""
+        while (id_number := a_resident_id_number()) in self._id_numbers:
+            pass
+        self._id_numbers.add(id_number)
+        return id_number
 
     def __call__(self, i: int):
         fraction, acc = (i * 0.6180339887) % 1.0, 0.0
