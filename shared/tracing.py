@@ -51,8 +51,9 @@ TRACER_NAME = "shebao"
 EXPORTERS = ("otlp", "console", "none")
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
+_TRACEPARENT_BYTES, _TRACESTATE_BYTES = TRACEPARENT.encode(), TRACESTATE.encode()
 
-Headers = Sequence[tuple[str, bytes | str | None]]
+Headers = Sequence[tuple[str | bytes, bytes | str | None]]
 Attributes = Callable[[], Mapping[str, object]]
 
 
@@ -206,18 +207,8 @@ class CarriedTraceContext:
         if scope["type"] != "http" or scope["path"] in self.excluded_paths:
             await self.app(scope, receive, send)
             return
-        with _Current(_child_of(_caller_span(scope["headers"]))):
+        with _Current(_child_of(span_from_headers(scope["headers"]))):
             await self.app(scope, receive, send)
-
-
-def _caller_span(headers: Sequence[tuple[bytes, bytes]]) -> Span | None:
-    traceparent = tracestate = None
-    for name, value in headers:
-        if name == b"traceparent":
-            traceparent = value.decode("latin-1")
-        elif name == b"tracestate":
-            tracestate = value.decode("latin-1")
-    return span_from_traceparent(traceparent, tracestate)
 
 
 def _child_of(parent: Span | None) -> Span:
@@ -244,12 +235,13 @@ def inject_into_headers(headers: MutableSequence[tuple[str, bytes]], span: Span)
 
 
 def span_from_headers(headers: Headers | None) -> Span | None:
-    """The (remote) span a record's trace context names; None when it carries none."""
+    """The (remote) span a record's (or an HTTP request's) trace context names; None when it
+    carries none. Kafka headers are named by text, ASGI headers by bytes: both are read."""
     traceparent = tracestate = None
     for name, value in headers or ():
-        if name == TRACEPARENT:
+        if name in (TRACEPARENT, _TRACEPARENT_BYTES):
             traceparent = _text(value)
-        elif name == TRACESTATE:
+        elif name in (TRACESTATE, _TRACESTATE_BYTES):
             tracestate = _text(value)
     return span_from_traceparent(traceparent, tracestate)
 

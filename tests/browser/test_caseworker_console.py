@@ -12,14 +12,19 @@ from tooling.journey import a_resident_id_number
 pytestmark = pytest.mark.e2e
 
 
-def test_a_caseworker_finds_a_person_by_id_number_shown_masked_then_in_full_on_request(browser, portal_url):
-    resident = browser.new_context(locale="en-US").new_page()
+def an_application_and_its_caseworker(browser, portal_url: str, resident_locale: str):
+    """A new resident's page, ID number and application, and a caseworker of the region signed in."""
+    resident = browser.new_context(locale=resident_locale).new_page()
     id_number = a_resident_id_number()
     sign_in_resident(resident, portal_url, id_number)
     application_id = apply(resident, portal_url, id_number)
-
     caseworker = browser.new_context(locale="en-US").new_page()
     sign_in_caseworker(caseworker, portal_url)
+    return resident, id_number, application_id, caseworker
+
+
+def test_a_caseworker_finds_a_person_by_id_number_shown_masked_then_in_full_on_request(browser, portal_url):
+    _, id_number, application_id, caseworker = an_application_and_its_caseworker(browser, portal_url, "en-US")
     visit(caseworker, f"{portal_url}/person")
     caseworker.fill("#find-id", id_number)
     submit(caseworker, "#find-person button[type=submit]")
@@ -34,13 +39,7 @@ def test_a_caseworker_finds_a_person_by_id_number_shown_masked_then_in_full_on_r
 
 
 def test_a_caseworker_rejects_an_application_with_a_reason_the_resident_then_reads(browser, portal_url):
-    resident = browser.new_context(locale="zh-CN").new_page()
-    id_number = a_resident_id_number()
-    sign_in_resident(resident, portal_url, id_number)
-    application_id = apply(resident, portal_url, id_number)
-
-    caseworker = browser.new_context(locale="en-US").new_page()
-    sign_in_caseworker(caseworker, portal_url)
+    resident, _, application_id, caseworker = an_application_and_its_caseworker(browser, portal_url, "zh-CN")
     visit(caseworker, f"{portal_url}/review/{application_id}")
     wait_for(caseworker, "the dossier", lambda: caseworker.locator("#reject-application").count() == 1)
     reason = "The certificate names a work unit that is not registered in this region"

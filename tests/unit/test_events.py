@@ -1,8 +1,7 @@
 import json
-import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import RFC_4122, UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -425,6 +424,6 @@ def test_new_event_ids_are_uuid7_ordered_by_the_millisecond_they_were_made(monke
     made_at = iter([1_796_000_000_000_000_000, 1_796_000_000_001_000_000, 1_796_000_000_002_000_000])
     monkeypatch.setattr(envelope_module.clock, "time_ns", lambda: next(made_at))
     ids = [envelope_module.time_ordered_event_id() for _ in range(3)]
-    assert all(event_id.version == 7 and event_id.variant == uuid.RFC_4122 for event_id in ids)
+    assert all(event_id.version == 7 and event_id.variant == RFC_4122 for event_id in ids)
     assert [event_id.int >> 80 for event_id in ids] == [1_796_000_000_000, 1_796_000_000_001, 1_796_000_000_002]
     assert ids == sorted(ids) and len(set(ids)) == 3
