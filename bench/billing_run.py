@@ -31,6 +31,7 @@ from services.billing.operations.billing_run import run_billing  # noqa: E402
 from services.billing.settings import BillingSettings  # noqa: E402
 from shared.db import apply_migrations, connect, create_pool  # noqa: E402
 from shared.outbox import Outbox  # noqa: E402
+from shared.runtime import tune_garbage_collection  # noqa: E402
 from shared.unit_of_work import UnitsOfWork  # noqa: E402
 from tooling.devstack import EmbeddedPostgres  # noqa: E402
 
@@ -124,6 +125,7 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"seeding {args.enrolments:,} active enrolments ...", flush=True)
         await seed(database_url, args.enrolments)
 
+        tune_garbage_collection(BillingSettings().gc_young_threshold)  # as the service's process does at start
         run_s, report, events = await billing(database_url, args.batch_size, args.workers)
         raw_s, raw_rows = await raw_insert_select(database_url)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import multiprocessing
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from shared.db import apply_migrations, connect  # noqa: E402
 from shared.events import ApplicationWithdrawn, all_topics, make_envelope  # noqa: E402
 from shared.handlers import batch_handler  # noqa: E402
-from shared.runtime import ServiceDefinition, ServiceRuntime  # noqa: E402
+from shared.runtime import ServiceDefinition, ServiceRuntime, tune_garbage_collection  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.unit_of_work import UnitOfWork  # noqa: E402
 from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics  # noqa: E402
@@ -68,6 +67,7 @@ KINDS = ("raw", "batch", "per-event")
 
 def consuming_side(kind: str, database_url: str, bootstrap: str, name: str, ready, stop) -> None:
     """Child process: consume until ``stop`` is set; ``ready`` once partitions are assigned."""
+    tune_garbage_collection(Settings().gc_young_threshold)  # as every service process does
     runner = _consume_raw if kind == "raw" else _consume_shebao
     asyncio.run(runner(kind, database_url, bootstrap, name, ready, stop))
 
@@ -203,9 +203,9 @@ def main() -> None:
         postgres.create_database("bench")
         url = postgres.url("bench")
         events = withdrawals(args.events)
-        # the bench's own million envelopes are not the code measured: out of the collector's sight,
-        # or every full collection in the producing process walks them all (the 1M figure halved)
-        gc.freeze()
+        # as every service process does; it also takes the bench's own million envelopes out of the
+        # collector's sight, or every full collection in the producing process walks them all
+        tune_garbage_collection(Settings().gc_young_threshold)
         figures = {kind: asyncio.run(measure(kind, url, broker.bootstrap_servers, events)) for kind in args.kinds}
     finally:
         broker.stop()

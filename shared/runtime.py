@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -282,8 +283,27 @@ def run_service(definition: ServiceDefinition, settings: Settings | None = None)
     if applied:
         log.info("migrations applied", migrations=applied)
     app = build_http_app(definition, settings)
+    tune_garbage_collection(settings.gc_young_threshold)
     uvicorn.run(app, host=settings.http_host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=20)
+
+
+def tune_garbage_collection(young_threshold: int) -> None:
+    """Keep the cyclic garbage collector off what the process built to start, and let it run less often.
+
+    Everything alive now (modules, pydantic schemas, routes, settings) lives as long as the process:
+    ``gc.freeze`` takes it out of every later collection, which otherwise walks it all each time the
+    oldest generation is collected. A young generation of ``young_threshold`` objects instead of 700
+    lets the short-lived objects of a request or a batch (records, envelopes, models) die before they
+    are promoted. Issue 13's profile: the billing run's Python time fell by a third (README, Performance).
+    Reference counting still frees almost everything at once; only cycles wait for a collection.
+    """
+    if young_threshold <= 0:
+        return
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(young_threshold, middle, oldest)
 
 
 def refuse_weak_secrets_in_production(settings: Settings) -> None:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     )
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # Young objects allocated before the cyclic garbage collector runs (Python's default: 700);
+    # see shared/runtime.py tune_garbage_collection. 0 keeps Python's defaults.
+    gc_young_threshold: int = Field(default=20_000, ge=0)
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",

@@ -271,7 +271,7 @@ async def issue_bills(
     """Bill every cycle of the persons' active enrolments that starts by ``horizon``; one
     bill per person per cycle, one line per programme per month. Returns the new bills."""
     rows = await conn.fetch(_ISSUE_BILLS, persons, regions, horizon, as_of)
-    return [IssuedBill(**dict(row)) for row in rows]
+    return [IssuedBill(*row) for row in rows]  # the columns are selected in the dataclass's order
 
 
 async def lock_credit(conn: asyncpg.Connection, persons: list[uuid.UUID]) -> list[uuid.UUID]:
