@@ -129,22 +129,19 @@ def _rate_validator(value: object, to_decimal: ValidatorFunctionWrapHandler) -> 
 _rate_text = _decimal_text("a rate", '"0.0005"', max_places=8, max_digits=1, signed=False)
 
 
-def _money_text(value: Decimal) -> str:
-    return str(_cents(value))
-
-
 MoneyField = Annotated[
     Decimal,
     WrapValidator(_money_validator(signed=True)),
-    PlainSerializer(_money_text, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["1234.50"]}),
 ]
-"""CNY amount: a ``Decimal`` from code, from outside a string of ``MONEY_PATTERN``; JSON output "1234.50"."""
+"""CNY amount: a ``Decimal`` from code, from outside a string of ``MONEY_PATTERN``; JSON output "1234.50".
+
+No serializer of its own: the validator leaves every amount with exactly two places, and pydantic
+writes a ``Decimal`` in JSON as its ``str()``, which for two places is always plain digits."""
 
 NonNegativeMoney = Annotated[
     Decimal,
     WrapValidator(_money_validator(signed=False)),
-    PlainSerializer(_money_text, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": NON_NEGATIVE_MONEY_PATTERN, "examples": ["1234.50"]}),
 ]
 """A ``MoneyField`` that is zero or more."""

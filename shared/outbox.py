@@ -44,6 +44,8 @@ from shared.kafka import PartitionBatches
 
 log = structlog.get_logger(__name__)
 
+PURGE_INTERVAL_S = 60.0
+
 
 @dataclass(frozen=True)
 class Outbox:
@@ -306,6 +308,8 @@ class OutboxRelay:
 
     async def _publish_loop(self, listener: asyncpg.Connection) -> None:
         cycles = failures = 0
+        loop = asyncio.get_running_loop()
+        next_purge = loop.time()
         while not self._stopping:
             if listener.is_closed():
                 raise ConnectionError("outbox listener connection closed")
@@ -323,6 +327,10 @@ class OutboxRelay:
             cycles += 1
             if cycles % 60 == 1:
                 await self.update_lag_metrics()
+            if loop.time() >= next_purge:
+                # retention is days: once a minute is plenty, and at a busy relay's pace "every 60
+                # passes" was every second or two, each reading the sent rows' recent index ranges
+                next_purge = loop.time() + PURGE_INTERVAL_S
                 await self.purge_sent()
             if sent < self.config.batch_size:
                 with contextlib.suppress(asyncio.TimeoutError):

@@ -82,10 +82,12 @@ class EmbeddedPostgres:
     Postgres refuses to run as root, so under root it runs as a dedicated system user.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True,
+                 shared_buffers: str = "128MB") -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port or free_port()
         self.durable = durable
+        self.shared_buffers = shared_buffers
         self.process: subprocess.Popen | None = None
         self._bin = _postgres_bin_dir()
         self._run_as = _non_root_user()
@@ -128,7 +130,7 @@ class EmbeddedPostgres:
             "port": str(self.port),
             "unix_socket_directories": "",
             "max_connections": "300",
-            "shared_buffers": "128MB",
+            "shared_buffers": self.shared_buffers,
         }
         if not self.durable:
             options.update({"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})

@@ -113,8 +113,8 @@ class Envelope(BaseModel):
         return self
 
     def to_json_bytes(self) -> bytes:
-        """The message value: the envelope as UTF-8 JSON."""
-        return self.model_dump_json().encode()
+        """The message value: the envelope as UTF-8 JSON (pydantic's bytes, not a str encoded again)."""
+        return self.__pydantic_serializer__.to_json(self)
 
     def partition_key(self) -> bytes:
         """The message key: the payload's partition key as UTF-8."""
