@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -142,6 +143,7 @@ async def main_async(args: argparse.Namespace) -> None:
               f"chunks of {args.batch_size}, shared_buffers {args.shared_buffers}")
     finally:
         postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)  # a million enrolments leave gigabytes of data
 
 
 def main() -> None:

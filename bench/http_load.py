@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -219,6 +220,7 @@ async def baseline(rate: float, duration_s: float, timeout_s: float, database_ur
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def start_platform(replicas: int):
@@ -338,13 +340,15 @@ async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
                 database_url = platform.database_url
                 result["baseline"] = await baseline(args.rate * 0.35, args.duration, args.timeout, database_url)
             else:
-                pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="shebao-http-pg-")) / "pg", durable=False)
+                pg_root = Path(tempfile.mkdtemp(prefix="shebao-http-pg-"))
+                pg = EmbeddedPostgres(pg_root / "pg", durable=False)
                 pg.start()
                 try:
                     result["baseline"] = await baseline(args.rate * 0.35, args.duration, args.timeout,
                                                         pg.url("postgres"))
                 finally:
                     pg.stop()
+                    shutil.rmtree(pg_root, ignore_errors=True)
         return result
 
 
@@ -378,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if platform is not None:
             platform.stop()
+            shutil.rmtree(platform.state_dir, ignore_errors=True)
     result["measured_at"] = now_utc().isoformat()
     print_table(result)
     if args.json:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
@@ -225,6 +226,7 @@ def main() -> None:
     finally:
         broker.stop()
         postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)  # a million events leave gigabytes of data
     raw = figures["raw"]
     print(f"\nevents: {args.events}   PostgreSQL durable: {args.durable}, shared_buffers {args.shared_buffers}   "
           "producer and consumer in two processes")
