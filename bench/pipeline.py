@@ -7,7 +7,8 @@
 
 In every case the producing side runs in this process and the consuming side in a child
 process, as two services would. The clock runs from the first write until the last effect
-row is written (its own timestamp, by the server's clock). Prints events/s and the ratios. Never fails on a time.
+row is written (its own timestamp, by the server's clock). Prints events/s and the ratios.
+Never fails on a time.
 PostgreSQL runs with ``--shared-buffers`` (default 1GB), as a server sized for the outbox and
 inbox of a million events would be; the development server has 128MB.
 Usage: python bench/pipeline.py [--events 20000] [--durable] [--kinds raw,batch,per-event]

@@ -108,15 +108,18 @@ def _money_validator(*, signed: bool):
 
     def validate(value: object, to_decimal: ValidatorFunctionWrapHandler) -> Decimal:
         number = _finite(value if isinstance(value, Decimal) else to_decimal(text(value)))
-        cents = number.quantize(CENT, rounding=ROUND_HALF_UP)
+        cents = _cents(number)
         if cents != number:
             raise PydanticCustomError("money_places", "money has at most two decimal places, got {value}",
                                       {"value": str(number)})
         if not signed and cents < 0:
             raise PydanticCustomError("money_negative", "must not be negative, got {value}", {"value": str(cents)})
-        return cents.copy_abs() if cents.is_zero() else cents
+        return cents
 
     return validate
+
+
+_rate_text = _decimal_text("a rate", '"0.0005"', max_places=8, max_digits=1, signed=False)
 
 
 def _rate_validator(value: object, to_decimal: ValidatorFunctionWrapHandler) -> Decimal:
@@ -124,9 +127,6 @@ def _rate_validator(value: object, to_decimal: ValidatorFunctionWrapHandler) -> 
     if not 0 <= number <= 1:
         raise PydanticCustomError("rate_range", "a rate lies between 0 and 1, got {value}", {"value": str(number)})
     return number
-
-
-_rate_text = _decimal_text("a rate", '"0.0005"', max_places=8, max_digits=1, signed=False)
 
 
 MoneyField = Annotated[

@@ -44,8 +44,6 @@ from shared.kafka import PartitionBatches
 
 log = structlog.get_logger(__name__)
 
-PURGE_INTERVAL_S = 60.0
-
 
 @dataclass(frozen=True)
 class Outbox:
@@ -133,6 +131,9 @@ class RelayConfig:
     batch_size: int = 500
     poll_interval_s: float = 1.0
     retention: timedelta = timedelta(days=7)
+    # retention is days: a purge a minute is plenty ("every 60 passes" was every second or two at a
+    # busy relay's pace, each reading the newest, unsummarised part of the sent_at index)
+    purge_interval_s: float = 60.0
     backoff_max_s: float = 5.0
     publish_timeout_s: float = 15.0
     max_refusals: int = 5
@@ -328,9 +329,7 @@ class OutboxRelay:
             if cycles % 60 == 1:
                 await self.update_lag_metrics()
             if loop.time() >= next_purge:
-                # retention is days: once a minute is plenty, and at a busy relay's pace "every 60
-                # passes" was every second or two, each reading the sent rows' recent index ranges
-                next_purge = loop.time() + PURGE_INTERVAL_S
+                next_purge = loop.time() + self.config.purge_interval_s
                 await self.purge_sent()
             if sent < self.config.batch_size:
                 with contextlib.suppress(asyncio.TimeoutError):
