@@ -41,6 +41,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(json_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with: as it is.
+
+    asyncpg has already rolled back a transaction left open. Its default reset — one more round
+    trip on every release, a tenth of a request's — would drop session state, and the kernel
+    leaves none behind: every lock of a unit of work is transaction-scoped, LISTEN runs on a
+    connection of its own (``connect``), and ``UnitsOfWork.exclusive``, the one session lock
+    on a pool connection, releases it or closes the connection.
+    """
+
+
 async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections see ``schema`` first on their search path."""
     check_schema_name(schema)
@@ -49,6 +60,7 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         server_settings={"search_path": f"{schema},public", "application_name": f"shebao-{schema}"},
     )
 

@@ -45,6 +45,21 @@ from shared.kafka import PartitionBatches
 log = structlog.get_logger(__name__)
 
 
+# One round trip: the keys' locks (sorted, this schema's key space) are all taken before the first
+# row leaves the join — ``locked`` is one aggregate row, and a CTE of volatile calls is computed
+# once, not inlined — so each row's sequence number (its column default) is drawn under its lock.
+_LOCK_KEYS_AND_INSERT = """
+WITH locked AS (
+    SELECT count(pg_advisory_xact_lock(k)) AS keys
+    FROM (SELECT DISTINCT hashtextextended(x, hashtext(current_schema())) AS k
+          FROM unnest($4::text[]) AS x ORDER BY 1) AS sorted)
+INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
+SELECT e.event_id, e.event_type, e.topic, e.partition_key, e.envelope, e.traceparent
+FROM locked, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+     WITH ORDINALITY AS e(event_id, event_type, topic, partition_key, envelope, traceparent, position)
+ORDER BY e.position"""
+
+
 @dataclass(frozen=True)
 class Outbox:
     """Writes envelopes into the service's ``outbox`` table, topic chosen by the event's source."""
@@ -75,13 +90,7 @@ class Outbox:
         """Lock the envelopes' partition keys (sorted, in this schema's key space) and insert the rows."""
         keys = [envelope.partition_key().decode() for envelope in envelopes]
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, hashtext(current_schema())) "
-            "AS k FROM unnest($1::text[]) AS x ORDER BY 1) AS keys",
-            keys,
-        )
-        await conn.execute(
-            """INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
-               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])""",
+            _LOCK_KEYS_AND_INSERT,
             [envelope.id for envelope in envelopes],
             [envelope.type for envelope in envelopes],
             [topic_for(envelope.source, self.topic_prefix) for envelope in envelopes],

@@ -159,8 +159,19 @@ class UnitsOfWork:
         open as many units of work as it likes inside it.
         """
         async with self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtext(current_schema()), hashtext($1))", job)
+            await _on_session(conn, "SELECT pg_advisory_lock(hashtext(current_schema()), hashtext($1))", job)
             try:
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext($1))", job)
+                await _on_session(conn, "SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext($1))", job)
+
+
+async def _on_session(conn: asyncpg.Connection, statement: str, job: str) -> None:
+    """Take or release a session lock; when that fails or is cancelled half way the connection is
+    closed, so that no lock of uncertain state goes back to the pool (which keeps sessions as they
+    are: ``shared.db``)."""
+    try:
+        await conn.execute(statement, job)
+    except BaseException:
+        conn.terminate()
+        raise

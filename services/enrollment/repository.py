@@ -74,11 +74,6 @@ async def save_person(
     )
 
 
-async def retirement_category_of(conn: asyncpg.Connection, person_id: UUID) -> RetirementCategory | None:
-    """The retirement category on the person's record, if the person is known."""
-    return await conn.fetchval("SELECT retirement_category FROM persons WHERE person_id = $1", person_id)
-
-
 async def person_exists(conn: asyncpg.Connection, person_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM persons WHERE person_id = $1", person_id))
 
@@ -104,10 +99,18 @@ async def covered_programmes(conn: asyncpg.Connection, person_id: UUID) -> tuple
 
 
 async def person_record(conn: asyncpg.Connection, person_id: UUID) -> PersonRecord:
-    """What an application of the person is checked against: category on record, enrolments, open applications."""
-    category = await retirement_category_of(conn, person_id)
-    enrolled, applied_for = await covered_programmes(conn, person_id)
-    return PersonRecord(retirement_category=category, enrolled=frozenset(enrolled), applied_for=frozenset(applied_for))
+    """What an application of the person is checked against: category on record, enrolments, open
+    applications (one statement, so one view of them)."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT retirement_category FROM persons WHERE person_id = $1) AS retirement_category,
+                  ARRAY(SELECT programme FROM enrollments WHERE person_id = $1 AND status = ANY($2::text[]))
+                      AS enrolled,
+                  ARRAY(SELECT DISTINCT unnest(programmes) FROM applications
+                        WHERE person_id = $1 AND status = ANY($3::text[])) AS applied_for""",
+        person_id, sorted(OPEN_ENROLLMENT), sorted(OPEN_APPLICATION),
+    )
+    return PersonRecord(retirement_category=row["retirement_category"], enrolled=frozenset(row["enrolled"]),
+                        applied_for=frozenset(row["applied_for"]))
 
 
 # --- applications ------------------------------------------------------------------------

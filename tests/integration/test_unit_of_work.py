@@ -165,3 +165,64 @@ async def test_one_run_of_a_job_at_a_time(units):
 
     assert order.index("other job in") < order.index("first out")  # another job is not held up
     assert order.index("first out") < order.index("second in")
+
+
+async def _job_lock_is_free(database_url: str, schema: str, job: str) -> bool:
+    """Whether a session outside the pool can take ``job``'s lock now (released again at once)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        free = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))", schema, job)
+        if free:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", schema, job)
+        return free
+    finally:
+        await conn.close()
+
+
+async def test_a_run_cancelled_while_it_waits_leaves_no_lock_behind(units, infrastructure, unique_name):
+    first_inside, release_first = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with units.exclusive("billing-run"):
+            first_inside.set()
+            await release_first.wait()
+
+    async def waiting() -> None:
+        async with units.exclusive("billing-run"):
+            raise AssertionError("the cancelled run got in")
+
+    holder = asyncio.create_task(first())
+    await first_inside.wait()
+    waiter = asyncio.create_task(waiting())
+    await asyncio.sleep(0.3)  # the waiter is blocked in pg_advisory_lock
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    release_first.set()
+    await holder
+
+    assert await _job_lock_is_free(infrastructure.database_url, unique_name, "billing-run")
+    async with units.begin() as uow:  # the pool goes on serving
+        await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+    assert await changes(units) == 1
+
+
+async def test_a_finished_run_releases_its_lock_on_the_pooled_connection(units, infrastructure, unique_name):
+    async with units.exclusive("overdue-scan"):
+        assert not await _job_lock_is_free(infrastructure.database_url, unique_name, "overdue-scan")
+    assert await _job_lock_is_free(infrastructure.database_url, unique_name, "overdue-scan")
+
+
+async def test_the_pool_gives_a_connection_back_without_a_reset_round_trip(units):
+    """A released connection keeps its session as it was (asyncpg's default reset would have cleared
+    this setting with one more round trip); only an open transaction is rolled back."""
+    async with units.pool.acquire() as conn:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        await conn.execute("SET application_name = 'kept-as-left'")
+        await conn.execute("BEGIN")
+        await conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+    async with units.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT pg_backend_pid()") == backend
+        assert await conn.fetchval("SELECT current_setting('application_name')") == "kept-as-left"
+        assert not conn.is_in_transaction()
+    assert await changes(units) == 0

@@ -53,8 +53,17 @@ async def person_region(runtime: ServiceRuntime, person_id: uuid.UUID, principal
     if principal.role == "resident":
         ensure_person_access(principal, person_id)
     region = await lookups.person_region(runtime.units, person_id)
+    check_person_access(principal, person_id, region, allow_channel=allow_channel)
+    return region
+
+
+def check_person_access(principal: Principal, person_id: uuid.UUID, region: str | None, *,
+                        allow_channel: bool) -> None:
+    """Whether ``principal`` may see the person whose account is in ``region`` (None: billing does
+    not know them, which only those who could see them may learn)."""
+    if principal.role == "resident":
+        ensure_person_access(principal, person_id)
     if region is None:
         raise not_found("person")
     ensure_person_access(principal, person_id, region, allow_channel=allow_channel)
-    return region
 

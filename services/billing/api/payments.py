@@ -14,6 +14,7 @@ from services.billing.api.common import (
     Body,
     Label,
     business_today,
+    check_person_access,
     conflict,
     not_found,
     person_region,
@@ -22,7 +23,6 @@ from services.billing.api.common import (
 from services.billing.operations import lookups
 from services.billing.operations.common import Conflict, OutOfScope, Rejected
 from services.billing.operations.payments import PaymentRequest, take_payment
-from services.billing.operations.refunds import refunds_of
 from services.billing.operations.vouchers import verify_kept, verify_presented, voucher_keys
 from shared.auth import (
     Principal,
@@ -132,10 +132,10 @@ async def get_bills(
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The person's bills (newest first): lines, what is paid, what is still owed today."""
-    await person_region(runtime, person_id, principal, allow_channel=True)
-    bills = await lookups.bills_of(runtime.units, person_id, status, business_today(runtime))
-    return {"person_id": str(person_id), "bills": [views.bill(bill) for bill in bills],
-            "refunds": await refunds_of(runtime, person_id)}
+    found = await lookups.bills_of(runtime.units, person_id, status, business_today(runtime))
+    check_person_access(principal, person_id, found.region if found else None, allow_channel=True)
+    return {"person_id": str(person_id), "bills": [views.bill(bill) for bill in found.bills],
+            "refunds": found.refunds}
 
 
 @router.get("/persons/{person_id}/statement")
@@ -144,8 +144,9 @@ async def get_statement(
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> dict:
     """The contribution record: months paid and missed per programme, years, personal account."""
-    region = await person_region(runtime, person_id, principal, allow_channel=False)
-    return views.statement(await lookups.statement_of(runtime.units, person_id, business_today(runtime)), region)
+    statement = await lookups.statement_of(runtime.units, person_id, business_today(runtime))
+    check_person_access(principal, person_id, statement.region if statement else None, allow_channel=False)
+    return views.statement(statement)
 
 
 @router.get("/persons/{person_id}/vouchers")

@@ -1,6 +1,7 @@
 """What a person (or staff, or a channel) can look up: the person's region, bills with what
 they still ask for today, the contribution record and vouchers. Each lookup reads in one
-read-only unit of work, so what it answers is one consistent view."""
+read-only unit of work, so what it answers is one consistent view; a lookup of a person's own
+record reads their account's region in that unit too, for the route's access check."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Statement:
     """A person's contribution record on a day: per programme, and in total."""
 
     person_id: uuid.UUID
+    region: str
     as_of: date
     programmes: list[ProgrammeRecord]
     total_contribution_years: Decimal
@@ -53,32 +55,50 @@ async def person_region(units: UnitsOfWork, person_id: uuid.UUID) -> str | None:
     return account.region if account else None
 
 
-async def bills_of(units: UnitsOfWork, person_id: uuid.UUID, status: str | None, today: date) -> list[PersonBill]:
-    """The person's bills (in ``status``, or all), newest cycle first."""
+@dataclass(frozen=True)
+class PersonBills:
+    """A person's bills and refunds, and the region of their account (for the access check)."""
+
+    region: str
+    bills: list[PersonBill]
+    refunds: list[dict[str, Any]]
+
+
+async def bills_of(units: UnitsOfWork, person_id: uuid.UUID, status: str | None, today: date) -> PersonBills | None:
+    """The person's bills (in ``status``, or all), newest cycle first, and refunds; None if billing
+    does not know them."""
     async with units.read() as uow:
+        account = await payments_repo.account(uow.conn, person_id)
+        if account is None:
+            return None
         rows = await repo.bills_of(uow.conn, person_id, status)
-    return [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in rows]
+        refunds = await refunds_repo.refunds_of(uow.conn, person_id)
+    bills = [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in rows]
+    return PersonBills(account.region, bills, refunds)
 
 
 def _balance(row: dict[str, Any]) -> BillBalance:
     return BillBalance(**{name: row[name] for name in _BALANCE_FIELDS})
 
 
-async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) -> Statement:
-    """The person's contribution record: months paid, missed and due, years, personal account."""
+async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) -> Statement | None:
+    """The person's contribution record: months paid, missed and due, years, personal account;
+    None if billing does not know them."""
     async with units.read() as uow:
+        account = await payments_repo.account(uow.conn, person_id)
+        if account is None:
+            return None
         lines = await repo.recorded_lines(uow.conn, person_id)
         late_fees = await repo.late_fees_paid(uow.conn, person_id)
-        account = await payments_repo.account(uow.conn, person_id)
         enrolments = await repo.enrolments_of(uow.conn, person_id)
         refunds = await refunds_repo.refunds_of(uow.conn, person_id)
     records = build_record(lines)
     pension = records.get("pension")
     return Statement(
-        person_id=person_id, as_of=today, programmes=list(records.values()),
+        person_id=person_id, region=account.region, as_of=today, programmes=list(records.values()),
         total_contribution_years=contribution_years(pension.contribution_months if pension else 0),
         pension_personal_account=pension.personal_account if pension else Decimal(0),
-        late_fees_paid=late_fees, credit_balance=account.credit_balance if account else Decimal(0),
+        late_fees_paid=late_fees, credit_balance=account.credit_balance,
         enrolments=enrolments, refunds=refunds,
     )
 

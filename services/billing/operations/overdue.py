@@ -7,9 +7,16 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+import asyncpg
 import structlog
 
-from services.billing.domain.late_fee import OVERDUE_LEVELS, days_overdue, late_fee_to_date, settled_arrears
+from services.billing.domain.late_fee import (
+    OVERDUE_LEVELS,
+    SettledArrears,
+    days_overdue,
+    late_fee_to_date,
+    settled_arrears,
+)
 from services.billing.operations.common import Service, in_chunks, rehearsed_if
 from services.billing.repository import overdue as repo
 from shared.events import ArrearsSettled, PaymentOverdue
@@ -84,14 +91,28 @@ async def settle_arrears(
     (paid, or missed where back-payment is not allowed) since the last announcement; returns
     how many. ``correlation_id``/``causation_id``: the event that settled them, if not the unit's
     origin (the payment's ``PremiumPaid``)."""
+    settlements = await arrears_settled(uow.conn, persons, settled_at)
+    announce_settled_arrears(uow, settlements, settled_at, correlation_id=correlation_id, causation_id=causation_id)
+    return len(settlements)
+
+
+async def arrears_settled(conn: asyncpg.Connection, persons: list[uuid.UUID], settled_at: datetime
+                          ) -> list[SettledArrears]:
+    """The persons' arrears settled since the last announcement, marked reported at ``settled_at``:
+    the first half of ``settle_arrears``, for a caller that announces them later in its unit."""
     if not persons:
-        return 0
-    settlements = settled_arrears(await repo.arrears_bills(uow.conn, persons))
+        return []
+    settlements = settled_arrears(await repo.arrears_bills(conn, persons))
+    reported = [bill_id for settled in settlements for bill_id in settled.bill_ids]
+    if reported:
+        await repo.mark_arrears_reported(conn, reported, settled_at)
+    return settlements
+
+
+def announce_settled_arrears(uow: UnitOfWork, settlements: list[SettledArrears], settled_at: datetime, *,
+                             correlation_id: uuid.UUID | None = None, causation_id: uuid.UUID | None = None) -> None:
+    """One ``ArrearsSettled`` per settlement found by ``arrears_settled``."""
     for settled in settlements:
         uow.emit(ArrearsSettled(person_id=settled.person_id, programmes=settled.programmes, settled_at=settled_at),
                  subject=str(settled.person_id), region=settled.region,
                  correlation_id=correlation_id, causation_id=causation_id)
-    reported = [bill_id for settled in settlements for bill_id in settled.bill_ids]
-    if reported:
-        await repo.mark_arrears_reported(uow.conn, reported, settled_at)
-    return len(settlements)

@@ -10,17 +10,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
-
 from services.billing.domain.payments import Allocation, allocate, open_bill, paid_before_cover, payment_problems
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, OutOfScope, Rejected, Service
-from services.billing.operations.overdue import settle_arrears
+from services.billing.operations.overdue import announce_settled_arrears, arrears_settled
 from services.billing.operations.vouchers import voucher_signer
 from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
 from shared.events import AppliedPayment, PremiumPaid
 from shared.periods import business_date, now_utc
+from shared.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -80,48 +79,59 @@ async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
         problems = paid_before_cover(business_date(request.paid_at, service.settings.tz), account.covered_from)
         if problems:
             raise Rejected(problems)
-        result, payment = await _apply(uow.conn, service.settings, account, request)
-        paid = uow.emit(payment, subject=str(payment.payment_id), region=account.region)
-        # the arrears are settled by the payment: its chain, caused by its PremiumPaid
-        await settle_arrears(uow, [request.person_id], request.paid_at,
-                             correlation_id=paid.correlationid, causation_id=paid.id)
+        result = await _apply(uow, service.settings, account, request)
     return PaymentOutcome(result, created=True)
 
 
-async def _apply(conn: asyncpg.Connection, settings: BillingSettings, account: repo.Account,
-                 request: PaymentRequest) -> tuple[dict[str, Any], PremiumPaid]:
+async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Account, request: PaymentRequest
+                 ) -> dict[str, Any]:
     """Spend the payment on the person's unpaid bills (the rest as credit), store it with its
-    voucher; returns the answer to the channel and the ``PremiumPaid`` to announce."""
+    voucher and announce it (``PremiumPaid``, then ``ArrearsSettled`` if it settled them); returns
+    the answer to the channel.
+
+    The voucher's number comes last: the region's series is gapless, so the counter's row stays
+    locked until the commit, and every payment of the region waits for it. Everything that does
+    not need the number is done before it is taken; after it, one statement stores the payment,
+    its allocations and its voucher.
+    """
+    conn = uow.conn
     pay_date = business_date(request.paid_at, settings.tz)
     balances = {bill.bill_id: bill for bill in await repo.unpaid_bills(conn, request.person_id)}
     allocation = allocate(request.amount, [open_bill(bill, pay_date) for bill in balances.values()])
     after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
+    lines = await repo.bill_lines(conn, [part.bill_id for part in allocation.applied]) if after else {}
+    if after:
+        await repo.update_balances(conn, after, request.paid_at)
+    if allocation.credit:
+        await repo.add_credit(conn, request.person_id, allocation.credit)
+    settled = await arrears_settled(conn, [request.person_id], request.paid_at)
 
     payment_id = uuid.uuid4()
-    sequence = await repo.next_voucher_number(conn, account.region, pay_date.year)
-    voucher_no = voucher_number(account.region, pay_date.year, sequence)
+    voucher_no = voucher_number(account.region, pay_date.year,
+                                await repo.next_voucher_number(conn, account.region, pay_date.year))
     credit_balance = account.credit_balance + allocation.credit
     result = _result(payment_id, request, voucher_no, allocation, credit_balance)
-    recorded = await repo.insert_payment(
-        conn, payment_id=payment_id, person_id=request.person_id, amount=request.amount,
-        channel=request.channel, channel_txn_id=request.channel_txn_id, paid_at=request.paid_at,
-        credit_added=allocation.credit, voucher_no=voucher_no, result=result,
+    recorded = await repo.record_payment(
+        conn, repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
+                              channel=request.channel, channel_txn_id=request.channel_txn_id,
+                              paid_at=request.paid_at, credit_added=allocation.credit, result=result),
+        [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied],
+        _voucher(settings, account, payment_id, voucher_no, request, allocation, lines, issued_at := now_utc()),
+        issued_at,
     )
     if not recorded:
         raise _RecordedMeanwhile()
-    if after:
-        await repo.apply_payment(conn, payment_id, balances, after, request.paid_at)
-    if allocation.credit:
-        await repo.add_credit(conn, request.person_id, allocation.credit)
-    await _issue_voucher(conn, settings, account, payment_id, voucher_no, request, allocation)
-    return result, premium_paid(payment_id, request, voucher_no, allocation, credit_balance)
+    paid = uow.emit(premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
+                    subject=str(payment_id), region=account.region)
+    # the arrears are settled by the payment: its chain, caused by its PremiumPaid
+    announce_settled_arrears(uow, settled, request.paid_at, correlation_id=paid.correlationid, causation_id=paid.id)
+    return result
 
 
-async def _issue_voucher(conn: asyncpg.Connection, settings: BillingSettings, account: repo.Account,
-                         payment_id: uuid.UUID, voucher_no: str, request: PaymentRequest,
-                         allocation: Allocation) -> None:
-    lines = await repo.bill_lines(conn, [part.bill_id for part in allocation.applied])
-    issued_at = now_utc()
+def _voucher(settings: BillingSettings, account: repo.Account, payment_id: uuid.UUID, voucher_no: str,
+             request: PaymentRequest, allocation: Allocation, lines: dict[uuid.UUID, list[tuple[str, str]]],
+             issued_at: datetime) -> repo.StoredVoucher:
+    """The signed voucher of the payment."""
     document = voucher_document(
         voucher_no=voucher_no, payment_id=payment_id, person_id=request.person_id, region=account.region,
         bills=[VoucherBill(part.bill_id, tuple(lines.get(part.bill_id, ())), part.principal, part.late_fee,
@@ -130,9 +140,8 @@ async def _issue_voucher(conn: asyncpg.Connection, settings: BillingSettings, ac
         channel_txn_id=request.channel_txn_id, paid_at=request.paid_at, issued_at=issued_at,
     )
     signer = voucher_signer(settings)
-    voucher = repo.StoredVoucher(voucher_no, request.person_id, account.region, document, signer.sign(document),
-                                 ALGORITHM, signer.key_id)
-    await repo.insert_voucher(conn, voucher, payment_id, issued_at)
+    return repo.StoredVoucher(voucher_no, request.person_id, account.region, document, signer.sign(document),
+                              ALGORITHM, signer.key_id)
 
 
 def premium_paid(payment_id: uuid.UUID, request: PaymentRequest, voucher_no: str, allocation: Allocation,

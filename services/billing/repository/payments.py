@@ -88,33 +88,20 @@ async def next_voucher_number(conn: asyncpg.Connection, region: str, year: int) 
     )
 
 
-async def insert_payment(
-    conn: asyncpg.Connection, *, payment_id: uuid.UUID, person_id: uuid.UUID, amount: Decimal, channel: str,
-    channel_txn_id: str, paid_at: datetime, credit_added: Decimal, voucher_no: str, result: dict[str, Any],
-) -> bool:
-    """Record the payment; False when the channel's transaction id was recorded meanwhile."""
-    inserted = await conn.fetchval(
-        """INSERT INTO payments (payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added,
-                                 voucher_no, result)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (channel, channel_txn_id) DO NOTHING RETURNING true""",
-        payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added, voucher_no, result,
-    )
-    return bool(inserted)
+@dataclass(frozen=True)
+class NewPayment:
+    payment_id: uuid.UUID
+    person_id: uuid.UUID
+    amount: Decimal
+    channel: str
+    channel_txn_id: str
+    paid_at: datetime
+    credit_added: Decimal
+    result: dict[str, Any]
 
 
-async def apply_payment(
-    conn: asyncpg.Connection, payment_id: uuid.UUID, before: dict[uuid.UUID, BillBalance],
-    after: list[BillBalance], settled_at: datetime,
-) -> None:
-    """Store what the payment did to each bill it reached, and the bills' new balances."""
-    await conn.execute(
-        """INSERT INTO payment_allocations (payment_id, bill_id, principal, late_fee)
-           SELECT $1, * FROM unnest($2::uuid[], $3::numeric[], $4::numeric[])""",
-        payment_id, [bill.bill_id for bill in after],
-        [bill.principal_paid - before[bill.bill_id].principal_paid for bill in after],
-        [bill.late_fee_paid - before[bill.bill_id].late_fee_paid for bill in after],
-    )
+async def update_balances(conn: asyncpg.Connection, after: list[BillBalance], settled_at: datetime) -> None:
+    """Store the bills' new balances after a payment; a bill paid in full is settled at ``settled_at``."""
     await conn.execute(
         """UPDATE bills b SET principal_paid = u.principal_paid, late_fee_paid = u.late_fee_paid,
                   late_fee_accrued = u.frozen_accrual, accrued_through = u.accrued_through,
@@ -126,6 +113,42 @@ async def apply_payment(
         [bill.bill_id for bill in after], [bill.principal_paid for bill in after],
         [bill.late_fee_paid for bill in after], [bill.frozen_accrual for bill in after],
         [bill.accrued_through for bill in after], settled_at,
+    )
+
+
+# The payment, what it went to and its voucher, in one statement (one round trip while the voucher
+# counter is locked). A channel transaction recorded meanwhile leaves ``payment`` empty, and with
+# it the other two.
+_RECORD_PAYMENT = """
+WITH payment AS (
+    INSERT INTO payments (payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added, voucher_no,
+                          result)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json)
+    ON CONFLICT (channel, channel_txn_id) DO NOTHING RETURNING payment_id),
+allocations AS (
+    INSERT INTO payment_allocations (payment_id, bill_id, principal, late_fee)
+    SELECT payment.payment_id, a.bill_id, a.principal, a.late_fee
+    FROM payment, unnest($10::uuid[], $11::numeric[], $12::numeric[]) AS a(bill_id, principal, late_fee)),
+voucher AS (
+    INSERT INTO vouchers (voucher_no, payment_id, person_id, region, document, signature, algorithm, key_id,
+                          issued_at)
+    SELECT $8, payment.payment_id, $2, $13::text, $14::jsonb, $15::text, $16::text, $17::text, $18::timestamptz
+    FROM payment)
+SELECT count(*) > 0 FROM payment"""
+
+
+async def record_payment(conn: asyncpg.Connection, payment: NewPayment,
+                         allocations: list[tuple[uuid.UUID, Decimal, Decimal]], voucher: StoredVoucher,
+                         issued_at: datetime) -> bool:
+    """Record the payment, its allocations ((bill, principal, late fee) each) and its voucher;
+    False, and nothing written, when the channel's transaction id was recorded meanwhile."""
+    return await conn.fetchval(
+        _RECORD_PAYMENT,
+        payment.payment_id, payment.person_id, payment.amount, payment.channel, payment.channel_txn_id,
+        payment.paid_at, payment.credit_added, voucher.voucher_no, payment.result,
+        [bill_id for bill_id, _, _ in allocations], [principal for _, principal, _ in allocations],
+        [late_fee for _, _, late_fee in allocations],
+        voucher.region, voucher.document, voucher.signature, voucher.algorithm, voucher.key_id, issued_at,
     )
 
 
@@ -145,17 +168,6 @@ class StoredVoucher:
     signature: str
     algorithm: str
     key_id: str
-
-
-async def insert_voucher(conn: asyncpg.Connection, voucher: StoredVoucher, payment_id: uuid.UUID,
-                         issued_at: datetime) -> None:
-    await conn.execute(
-        """INSERT INTO vouchers (voucher_no, payment_id, person_id, region, document, signature, algorithm, key_id,
-                                 issued_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        voucher.voucher_no, payment_id, voucher.person_id, voucher.region, voucher.document, voucher.signature,
-        voucher.algorithm, voucher.key_id, issued_at,
-    )
 
 
 _VOUCHER_COLUMNS = "voucher_no, person_id, region, document, signature, algorithm, key_id"

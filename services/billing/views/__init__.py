@@ -48,9 +48,9 @@ def bill(b: PersonBill) -> dict[str, Any]:
     }
 
 
-def statement(s: Statement, region: str) -> dict[str, Any]:
+def statement(s: Statement) -> dict[str, Any]:
     return {
-        "person_id": str(s.person_id), "region": region, "as_of": s.as_of.isoformat(),
+        "person_id": str(s.person_id), "region": s.region, "as_of": s.as_of.isoformat(),
         "programmes": [
             {"programme": r.programme, "months_paid": r.months_paid, "months_missed": r.months_missed,
              "months_due": r.months_due, "contribution_months": r.contribution_months,
