@@ -139,6 +139,7 @@ class RelayConfig:
     schema: str
     batch_size: int = 500
     poll_interval_s: float = 1.0
+    linger_s: float = 0.0  # after a wake-up, wait this long for the rows of other commits to come
     retention: timedelta = timedelta(days=7)
     # retention is days: a purge a minute is plenty ("every 60 passes" was every second or two at a
     # busy relay's pace, each reading the newest, unsummarised part of the sent_at index)
@@ -341,8 +342,15 @@ class OutboxRelay:
                 next_purge = loop.time() + self.config.purge_interval_s
                 await self.purge_sent()
             if sent < self.config.batch_size:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+                await self._wait_for_rows()
+
+    async def _wait_for_rows(self) -> None:
+        """Until a commit wakes the relay (or the poll interval passes); then, lingering a moment,
+        the rows of the commits close behind it go in the same pass."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+        if self._wake.is_set() and self.config.linger_s > 0 and not self._stopping:
+            await asyncio.sleep(self.config.linger_s)
 
     def _on_notify(self, *_args) -> None:
         self._wake.set()

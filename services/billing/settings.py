@@ -6,6 +6,8 @@ import base64
 import hashlib
 from decimal import Decimal
 
+from pydantic import Field
+
 from shared.settings import Settings, weak_secret
 
 # A development key, like the development JWT secret: set SHEBAO_VOUCHER_SIGNING_KEY in production.
@@ -33,6 +35,11 @@ class BillingSettings(Settings):
     # The most one channel transaction may carry: a bounded mistake, and a sum far above any
     # year's contributions (split larger back-payments).
     payment_max_amount: Decimal = Decimal("500000.00")
+
+    # Voucher numbers a process reserves of its region's series at a time (operations/voucher_numbers.py):
+    # payments do not queue on the series' counter, and a stopped process leaves at most this many
+    # unused. 1 is the strict series: a number per payment in commit order, the counter locked to it.
+    voucher_block_size: int = Field(default=20, ge=1, le=10_000)
 
     # Regions whose seeded policy versions this deployment announces ("" = every seeded region).
     # One deployment per region sets its own code, so Beijing never publishes Shanghai's policies.

@@ -269,3 +269,35 @@ def _recording(flush, calls: list[int], index: int):
         return await flush()
 
     return recorded
+
+
+async def test_the_relay_lingers_after_a_wake_up_so_close_commits_go_in_one_pass(infrastructure, unique_name):
+    producer = await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr",
+                                   prefix=f"{unique_name}.", outbox_linger_ms=400, outbox_poll_interval_s=30)
+    await eventually(lambda: _true_soon(producer.relay.is_leader))
+    await asyncio.sleep(0.3)  # listening by now: from here on only a commit wakes the relay
+    passes: list[int] = []
+    publish_pending = producer.relay.publish_pending
+
+    async def counted() -> int:
+        sent = await publish_pending()
+        if sent:
+            passes.append(sent)
+        return sent
+
+    producer.relay.publish_pending = counted
+    try:
+        events = [a_withdrawal() for _ in range(5)]
+        for event in events:  # five commits 50 ms apart, all inside the linger of the first one's wake-up
+            async with producer.pool.acquire() as conn, conn.transaction():
+                await producer.outbox.add_events(conn, [event])
+            await asyncio.sleep(0.05)
+        await read_topic(infrastructure.bootstrap_servers, topic_for("enrollment", f"{unique_name}."), 5)
+    finally:
+        await producer.stop()
+
+    assert passes == [5]
+
+
+async def _true_soon(value: bool) -> bool:
+    return value

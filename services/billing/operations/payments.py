@@ -14,6 +14,7 @@ from services.billing.domain.payments import Allocation, allocate, open_bill, pa
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, OutOfScope, Rejected, Service
 from services.billing.operations.overdue import announce_settled_arrears, arrears_settled
+from services.billing.operations.voucher_numbers import VoucherClaim, numbers_of
 from services.billing.operations.vouchers import voucher_signer
 from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
@@ -66,6 +67,7 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 
 
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
+    claim = VoucherClaim(numbers_of(service.units), service.settings)
     async with service.units.begin() as uow:
         account = await repo.lock_account(uow.conn, request.person_id)
         if account is None:
@@ -79,20 +81,20 @@ async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
         problems = paid_before_cover(business_date(request.paid_at, service.settings.tz), account.covered_from)
         if problems:
             raise Rejected(problems)
-        result = await _apply(uow, service.settings, account, request)
+        result = await _apply(uow, service.settings, account, request, claim)
+    claim.committed()
     return PaymentOutcome(result, created=True)
 
 
-async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Account, request: PaymentRequest
-                 ) -> dict[str, Any]:
+async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Account, request: PaymentRequest,
+                 claim: VoucherClaim) -> dict[str, Any]:
     """Spend the payment on the person's unpaid bills (the rest as credit), store it with its
     voucher and announce it (``PremiumPaid``, then ``ArrearsSettled`` if it settled them); returns
     the answer to the channel.
 
-    The voucher's number comes last: the region's series is gapless, so the counter's row stays
-    locked until the commit, and every payment of the region waits for it. Everything that does
-    not need the number is done before it is taken; after it, one statement stores the payment,
-    its allocations and its voucher.
+    The voucher's number comes last (``voucher_numbers``: when the process has none left, the
+    payment reserves a block, and the series' counter stays locked until it commits); after it,
+    one statement stores the payment, its allocations and its voucher.
     """
     conn = uow.conn
     pay_date = business_date(request.paid_at, settings.tz)
@@ -108,7 +110,7 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
 
     payment_id = uuid.uuid4()
     voucher_no = voucher_number(account.region, pay_date.year,
-                                await repo.next_voucher_number(conn, account.region, pay_date.year))
+                                await claim.number(conn, account.region, pay_date.year))
     credit_balance = account.credit_balance + allocation.credit
     result = _result(payment_id, request, voucher_no, allocation, credit_balance)
     recorded = await repo.record_payment(
@@ -120,6 +122,7 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
         issued_at,
     )
     if not recorded:
+        claim.unused()
         raise _RecordedMeanwhile()
     paid = uow.emit(premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
                     subject=str(payment_id), region=account.region)

@@ -88,6 +88,22 @@ async def next_voucher_number(conn: asyncpg.Connection, region: str, year: int) 
     )
 
 
+async def reserve_voucher_block(conn: asyncpg.Connection, region: str, year: int, size: int, holder: str) -> range:
+    """The next ``size`` numbers of the region's voucher series for ``year``, recorded as ``holder``'s
+    block; they roll back with the transaction, and the counter's row stays locked until it ends."""
+    row = await conn.fetchrow(
+        """WITH counter AS (
+               INSERT INTO voucher_counters (region, year, last_no) VALUES ($1, $2, $3)
+               ON CONFLICT (region, year) DO UPDATE SET last_no = voucher_counters.last_no + $3
+               RETURNING last_no)
+           INSERT INTO voucher_blocks (region, year, first_no, last_no, holder)
+           SELECT $1, $2, last_no - $3 + 1, last_no, $4 FROM counter
+           RETURNING first_no, last_no""",
+        region, year, size, holder,
+    )
+    return range(row["first_no"], row["last_no"] + 1)
+
+
 @dataclass(frozen=True)
 class NewPayment:
     payment_id: uuid.UUID
