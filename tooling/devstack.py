@@ -76,6 +76,9 @@ def _stop_process(process: subprocess.Popen | None, sig: int = signal.SIGTERM, t
         process.wait()
 
 
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server listening on 127.0.0.1:port with its data in ``data_dir``.
 
@@ -99,6 +102,18 @@ class EmbeddedPostgres:
     def url(self, database: str = "shebao") -> str:
         """Connection URL of ``database`` on this server."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def socket_usable(self) -> bool:
+        """Whether the server's Unix socket fits the operating system's limit on socket paths."""
+        return len(str(self.data_dir / f".s.PGSQL.{self.port}")) < _SOCKET_PATH_MAX
+
+    def local_url(self, database: str = "shebao") -> str:
+        """The cheapest URL of ``database`` for a process on this machine: the Unix socket in the
+        data directory when its path is short enough, TCP otherwise."""
+        if not self.socket_usable:
+            return self.url(database)
+        return f"postgresql://postgres@/{database}?host={self.data_dir}&port={self.port}"
 
     def start(self, log_file: Path | None = None) -> None:
         """Initialise the data directory if new, start the server and wait until it accepts connections."""
@@ -128,7 +143,7 @@ class EmbeddedPostgres:
         options = {
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),
-            "unix_socket_directories": "",
+            "unix_socket_directories": str(self.data_dir) if self.socket_usable else "",
             "max_connections": "300",
             "shared_buffers": self.shared_buffers,
         }

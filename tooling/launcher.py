@@ -101,7 +101,7 @@ class Platform:
             self.postgres = EmbeddedPostgres(self.state_dir / "postgres", self.pg_port, durable=self.durable)
             self.postgres.start(self.state_dir / "postgres.log")
             self.postgres.create_database("shebao")
-            self.database_url = self.postgres.url("shebao")
+            self.database_url = self.postgres.local_url("shebao")
             say("platform", f"embedded PostgreSQL on 127.0.0.1:{self.postgres.port} (data in {self.postgres.data_dir})")
         if self.bootstrap_servers is None:
             self.broker = EmbeddedBroker(self.broker_port)
