@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -57,23 +58,6 @@ async def lock_person(conn: asyncpg.Connection, person_id: UUID) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"enrollment.person.{person_id}")
 
 
-async def save_person(
-    conn: asyncpg.Connection, person_id: UUID, resident_id: ResidentId, *, name: str,
-    retirement_category: RetirementCategory, region: str, phone: str, email: str | None, language: str,
-) -> None:
-    """Create the person once per ID number; a later application refreshes the contact details."""
-    await conn.execute(
-        """INSERT INTO persons (person_id, id_number, name, birth_date, sex, retirement_category, region,
-                                phone, email, language)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (person_id) DO UPDATE
-           SET phone = EXCLUDED.phone, email = EXCLUDED.email, language = EXCLUDED.language,
-               retirement_category = EXCLUDED.retirement_category, updated_at = now()""",
-        person_id, resident_id.number, name, resident_id.birth_date, resident_id.sex, retirement_category,
-        region, phone, email, language,
-    )
-
-
 async def person_exists(conn: asyncpg.Connection, person_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM persons WHERE person_id = $1", person_id))
 
@@ -116,16 +100,41 @@ async def person_record(conn: asyncpg.Connection, person_id: UUID) -> PersonReco
 # --- applications ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Applicant:
+    """The person behind an application, as ``persons`` keeps them (once per ID number)."""
+
+    person_id: UUID
+    resident_id: ResidentId
+    name: str
+    retirement_category: RetirementCategory
+
+
 async def insert_application(
-    conn: asyncpg.Connection, application: Application, *, phone: str, email: str | None, language: str
+    conn: asyncpg.Connection, applicant: Applicant, application: Application, steps: Sequence[Step], *, phone: str,
+    email: str | None, language: str,
 ) -> None:
+    """The person (created once per ID number; a later application refreshes the contact details),
+    the application and its first steps, in one statement."""
     await conn.execute(
-        """INSERT INTO applications (application_id, person_id, region, programmes, declared_base, medical_base,
-                                     frequency, retirement_category, phone, email, language, status, submitted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
-        application.application_id, application.person_id, application.region, list(application.programmes),
-        application.declared_base, application.medical_base, application.frequency,
-        application.retirement_category, phone, email, language, application.status, application.submitted_at,
+        f"""WITH person AS (
+                INSERT INTO persons (person_id, id_number, name, birth_date, sex, retirement_category, region,
+                                     phone, email, language)
+                VALUES ($10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                ON CONFLICT (person_id) DO UPDATE
+                SET phone = EXCLUDED.phone, email = EXCLUDED.email, language = EXCLUDED.language,
+                    retirement_category = EXCLUDED.retirement_category, updated_at = now()),
+            application AS (
+                INSERT INTO applications (application_id, person_id, region, programmes, declared_base, medical_base,
+                                          frequency, retirement_category, phone, email, language, status,
+                                          submitted_at)
+                VALUES ($20, $10, $16, $21, $22, $23, $24, $15, $17, $18, $19, $25, $26))
+            {_INSERT_STEPS}""",
+        *_step_columns(steps),
+        applicant.person_id, applicant.resident_id.number, applicant.name, applicant.resident_id.birth_date,
+        applicant.resident_id.sex, applicant.retirement_category, application.region, phone, email, language,
+        application.application_id, list(application.programmes), application.declared_base,
+        application.medical_base, application.frequency, application.status, application.submitted_at,
     )
 
 
@@ -297,17 +306,43 @@ async def terminate_enrollment(conn: asyncpg.Connection, enrollment_id: UUID, la
 # --- history -----------------------------------------------------------------------------
 
 
-async def record_transition(
-    conn: asyncpg.Connection, aggregate: str, aggregate_id: UUID, *, from_status: str | None, to_status: str,
-    cause: Cause, event_type: str | None = None, event_id: UUID | None = None, detail: dict[str, Any] | None = None,
-) -> None:
-    await conn.execute(
-        """INSERT INTO transitions (aggregate, aggregate_id, from_status, to_status, event_type, event_id,
-                                    cause_event_id, cause_request, detail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause.event_id, cause.request,
-        detail or {},
-    )
+@dataclass(frozen=True)
+class Step:
+    """One step in the history of an application or enrolment, with the event it emitted."""
+
+    aggregate: str
+    aggregate_id: UUID
+    from_status: str | None
+    to_status: str
+    cause: Cause
+    event_type: str | None = None
+    event_id: UUID | None = None
+    detail: dict[str, Any] | None = None
+
+
+# the steps as parameters $1 to $9 (``_step_columns``), inserted in their order
+_INSERT_STEPS = """
+INSERT INTO transitions (aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause_event_id,
+                         cause_request, detail)
+SELECT s.aggregate, s.aggregate_id, s.from_status, s.to_status, s.event_type, s.event_id, s.cause_event_id,
+       s.cause_request, s.detail
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::text[],
+            $9::jsonb[])
+     WITH ORDINALITY AS s(aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause_event_id,
+                          cause_request, detail, position)
+ORDER BY s.position"""
+
+
+def _step_columns(steps: Sequence[Step]) -> list[list[Any]]:
+    return [[step.aggregate for step in steps], [step.aggregate_id for step in steps],
+            [step.from_status for step in steps], [step.to_status for step in steps],
+            [step.event_type for step in steps], [step.event_id for step in steps],
+            [step.cause.event_id for step in steps], [step.cause.request for step in steps],
+            [step.detail or {} for step in steps]]
+
+
+async def record_transitions(conn: asyncpg.Connection, steps: Sequence[Step]) -> None:
+    await conn.execute(_INSERT_STEPS, *_step_columns(steps))
 
 
 async def history(conn: asyncpg.Connection, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Transition]]:

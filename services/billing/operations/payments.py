@@ -69,13 +69,12 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
     claim = VoucherClaim(numbers_of(service.units), service.settings)
     async with service.units.begin() as uow:
-        account = await repo.lock_account(uow.conn, request.person_id)
+        account, stored = await repo.lock_payer(uow.conn, request.person_id, request.channel, request.channel_txn_id)
         if account is None:
             raise Rejected([("body.person_id", "no contribution account is known for this person")])
         if request.channel_region is not None and account.region != request.channel_region:
             raise OutOfScope(f"this channel token is for region {request.channel_region}; "
                              f"the person's account is in {account.region}")
-        stored = await repo.payment_by_txn(uow.conn, request.channel, request.channel_txn_id)
         if stored is not None:
             return _replay(stored, request)
         problems = paid_before_cover(business_date(request.paid_at, service.settings.tz), account.covered_from)
@@ -98,10 +97,10 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
     """
     conn = uow.conn
     pay_date = business_date(request.paid_at, settings.tz)
-    balances = {bill.bill_id: bill for bill in await repo.unpaid_bills(conn, request.person_id)}
+    unpaid, lines = await repo.unpaid_bills(conn, request.person_id)
+    balances = {bill.bill_id: bill for bill in unpaid}
     allocation = allocate(request.amount, [open_bill(bill, pay_date) for bill in balances.values()])
     after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
-    lines = await repo.bill_lines(conn, [part.bill_id for part in allocation.applied]) if after else {}
     if after:
         await repo.update_balances(conn, after, request.paid_at)
     if allocation.credit:

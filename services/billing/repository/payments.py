@@ -21,15 +21,34 @@ class Account:
     covered_from: date | None = None  # the first month of the person's earliest enrolment
 
 
+_LOCKED_ACCOUNT = """
+SELECT a.person_id, a.region, a.credit_balance,
+       (SELECT min(start_month) FROM enrolments e WHERE e.person_id = a.person_id) AS covered_from
+FROM person_accounts a WHERE a.person_id = $1 FOR NO KEY UPDATE OF a"""
+
+
 async def lock_account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
     """The person's account, locked: one payment (or credit spend) per person at a time."""
-    row = await conn.fetchrow(
-        """SELECT person_id, region, credit_balance,
-                  (SELECT min(start_month) FROM enrolments e WHERE e.person_id = a.person_id) AS covered_from
-           FROM person_accounts a WHERE person_id = $1 FOR NO KEY UPDATE OF a""",
-        person_id,
-    )
+    row = await conn.fetchrow(_LOCKED_ACCOUNT, person_id)
     return Account(**dict(row)) if row else None
+
+
+async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str
+                     ) -> tuple[Account | None, StoredPayment | None]:
+    """The person's account, locked (``lock_account``), and the payment already recorded for the
+    channel's transaction, if any (for whoever it was)."""
+    row = await conn.fetchrow(
+        f"""SELECT account.*, p.person_id AS paid_by, p.amount AS paid_amount, p.result AS paid_result
+            FROM ({_LOCKED_ACCOUNT}) AS account
+            LEFT JOIN payments p ON p.channel = $2 AND p.channel_txn_id = $3""",
+        person_id, channel, channel_txn_id,
+    )
+    if row is None:
+        return None, None
+    account = Account(row["person_id"], row["region"], row["credit_balance"], row["covered_from"])
+    if row["paid_by"] is None:
+        return account, None
+    return account, StoredPayment(row["paid_by"], row["paid_amount"], row["paid_result"])
 
 
 async def account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
@@ -54,28 +73,21 @@ async def payment_by_txn(conn: asyncpg.Connection, channel: str, channel_txn_id:
     return StoredPayment(**dict(row)) if row else None
 
 
-async def unpaid_bills(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[BillBalance]:
+async def unpaid_bills(conn: asyncpg.Connection, person_id: uuid.UUID
+                       ) -> tuple[list[BillBalance], dict[uuid.UUID, list[tuple[str, str]]]]:
+    """The person's open and overdue bills, locked, oldest first; and (programme, "YYYY-MM") of
+    each one's lines."""
     rows = await conn.fetch(
         """SELECT bill_id, due_date, first_month, principal, principal_paid, grace_days, late_fee_daily_rate,
-                  late_fee_accrued AS frozen_accrual, accrued_through, late_fee_paid
-           FROM bills WHERE person_id = $1 AND status IN ('open', 'overdue')
-           ORDER BY due_date, first_month, bill_id FOR NO KEY UPDATE""",
+                  late_fee_accrued AS frozen_accrual, accrued_through, late_fee_paid,
+                  ARRAY(SELECT ARRAY[l.programme, to_char(l.month, 'YYYY-MM')] FROM bill_lines l
+                        WHERE l.bill_id = b.bill_id AND NOT l.voided ORDER BY l.month, l.programme) AS lines
+           FROM bills b WHERE person_id = $1 AND status IN ('open', 'overdue')
+           ORDER BY due_date, first_month, bill_id FOR NO KEY UPDATE OF b""",
         person_id,
     )
-    return [BillBalance(**dict(row)) for row in rows]
-
-
-async def bill_lines(conn: asyncpg.Connection, bill_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
-    """(programme, "YYYY-MM") of each bill's lines."""
-    rows = await conn.fetch(
-        """SELECT bill_id, programme, to_char(month, 'YYYY-MM') AS month FROM bill_lines
-           WHERE bill_id = ANY($1::uuid[]) AND NOT voided ORDER BY month, programme""",
-        bill_ids,
-    )
-    lines: dict[uuid.UUID, list[tuple[str, str]]] = {}
-    for row in rows:
-        lines.setdefault(row["bill_id"], []).append((row["programme"], row["month"]))
-    return lines
+    balances = [BillBalance(**{name: value for name, value in row.items() if name != "lines"}) for row in rows]
+    return balances, {row["bill_id"]: [(programme, month) for programme, month in row["lines"]] for row in rows}
 
 
 async def next_voucher_number(conn: asyncpg.Connection, region: str, year: int) -> int:

@@ -32,6 +32,7 @@ from services.enrollment.operations.common import (
     EnrollmentRecord,
     NotFound,
     Refused,
+    a_step,
     business_today,
     record_step,
     visible_region,
@@ -74,29 +75,28 @@ async def _assess(
 async def _store(uow: UnitOfWork, form: ApplicationForm, contact: Contact, applicant: Applicant,
                  cause: Cause) -> Application:
     """The person (once per ID number), the application and ``ApplicationSubmitted``."""
-    await repository.save_person(
-        uow.conn, applicant.person_id, applicant.resident_id, name=form.name.strip(),
-        retirement_category=applicant.retirement_category, region=form.region, phone=contact.phone,
-        email=contact.email, language=contact.language,
-    )
     application = Application(
         application_id=uuid.uuid4(), person_id=applicant.person_id, region=form.region, programmes=form.programmes,
         declared_base=form.declared_base, medical_base=form.medical_base, frequency=form.frequency,
         retirement_category=applicant.retirement_category, status="awaiting_documents", submitted_at=now_utc(),
     )
-    await repository.insert_application(uow.conn, application, phone=contact.phone, email=contact.email,
-                                        language=contact.language)
     submitted = uow.emit(ApplicationSubmitted(
         application_id=application.application_id, person_id=application.person_id, region=application.region,
         programmes=application.programmes, declared_base=application.declared_base,
         medical_base=application.medical_base, frequency=application.frequency,
         retirement_category=application.retirement_category, contact=contact,
     ), subject=application.application_id, region=application.region)
-    await record_step(uow, "application", application.application_id, from_status=None, to_status="submitted",
-                      cause=cause, event=submitted)
-    # Materials are checked by the documents service as soon as it hears of the application.
-    await record_step(uow, "application", application.application_id, from_status="submitted",
-                      to_status="awaiting_documents", cause=cause)
+    steps = [
+        a_step("application", application.application_id, from_status=None, to_status="submitted", cause=cause,
+               event=submitted),
+        # Materials are checked by the documents service as soon as it hears of the application.
+        a_step("application", application.application_id, from_status="submitted", to_status="awaiting_documents",
+               cause=cause),
+    ]
+    person = repository.Applicant(applicant.person_id, applicant.resident_id, form.name.strip(),
+                                  applicant.retirement_category)
+    await repository.insert_application(uow.conn, person, application, steps, phone=contact.phone,
+                                        email=contact.email, language=contact.language)
     return application
 
 

@@ -74,15 +74,22 @@ def business_today(tz: tzinfo) -> date:
     return business_date(now_utc(), tz)
 
 
+def a_step(aggregate: str, aggregate_id: UUID, *, from_status: str | None, to_status: str, cause: Cause,
+           event: Envelope | None = None, detail: dict[str, Any] | None = None) -> repository.Step:
+    """One step in the history of an application or enrolment, with the event it emitted."""
+    return repository.Step(aggregate, aggregate_id, from_status, to_status, cause,
+                           event_type=event.type if event else None, event_id=event.id if event else None,
+                           detail=detail)
+
+
 async def record_step(
     uow: UnitOfWork, aggregate: str, aggregate_id: UUID, *, from_status: str | None, to_status: str, cause: Cause,
     event: Envelope | None = None, detail: dict[str, Any] | None = None,
 ) -> None:
     """Record one step in the history of an application or enrolment, with the event it emitted."""
-    await repository.record_transition(
-        uow.conn, aggregate, aggregate_id, from_status=from_status, to_status=to_status, cause=cause,
-        event_type=event.type if event else None, event_id=event.id if event else None, detail=detail,
-    )
+    await repository.record_transitions(uow.conn, [a_step(aggregate, aggregate_id, from_status=from_status,
+                                                          to_status=to_status, cause=cause, event=event,
+                                                          detail=detail)])
 
 
 async def visible_region(conn: asyncpg.Connection, person_id: UUID, region: str | None) -> None:
