@@ -183,8 +183,8 @@ class ServiceRuntime:
         return RelayConfig(
             service=self.definition.name, database_url=s.database_url, schema=s.schema,
             batch_size=s.outbox_batch_size, poll_interval_s=s.outbox_poll_interval_s,
-            linger_s=s.outbox_linger_ms / 1000, retention=timedelta(days=s.outbox_retention_days), backoff_max_s=s.outbox_retry_backoff_max_s,
-            max_refusals=s.outbox_max_refusals,
+            linger_s=s.outbox_linger_ms / 1000, retention=timedelta(days=s.outbox_retention_days),
+            backoff_max_s=s.outbox_retry_backoff_max_s, max_refusals=s.outbox_max_refusals,
         )
 
     def _consumer_config(self) -> ConsumerConfig:

@@ -14,7 +14,6 @@ from typing import Any
 from services.billing.domain.payments import BillBalance, still_owed
 from services.billing.domain.statement import ProgrammeRecord, build_record, contribution_years
 from services.billing.repository import payments as payments_repo
-from services.billing.repository import refunds as refunds_repo
 from services.billing.repository import statements as repo
 from services.billing.repository.payments import StoredVoucher
 from shared.unit_of_work import UnitsOfWork
@@ -68,13 +67,12 @@ async def bills_of(units: UnitsOfWork, person_id: uuid.UUID, status: str | None,
     """The person's bills (in ``status``, or all), newest cycle first, and refunds; None if billing
     does not know them."""
     async with units.read() as uow:
-        account = await payments_repo.account(uow.conn, person_id)
+        account = await repo.account_view(uow.conn, person_id)
         if account is None:
             return None
         rows = await repo.bills_of(uow.conn, person_id, status)
-        refunds = await refunds_repo.refunds_of(uow.conn, person_id)
     bills = [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in rows]
-    return PersonBills(account.region, bills, refunds)
+    return PersonBills(account.region, bills, account.refunds)
 
 
 def _balance(row: dict[str, Any]) -> BillBalance:
@@ -85,21 +83,19 @@ async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) ->
     """The person's contribution record: months paid, missed and due, years, personal account;
     None if billing does not know them."""
     async with units.read() as uow:
-        account = await payments_repo.account(uow.conn, person_id)
+        account = await repo.account_view(uow.conn, person_id)
         if account is None:
             return None
         lines = await repo.recorded_lines(uow.conn, person_id)
-        late_fees = await repo.late_fees_paid(uow.conn, person_id)
         enrolments = await repo.enrolments_of(uow.conn, person_id)
-        refunds = await refunds_repo.refunds_of(uow.conn, person_id)
     records = build_record(lines)
     pension = records.get("pension")
     return Statement(
         person_id=person_id, region=account.region, as_of=today, programmes=list(records.values()),
         total_contribution_years=contribution_years(pension.contribution_months if pension else 0),
         pension_personal_account=pension.personal_account if pension else Decimal(0),
-        late_fees_paid=late_fees, credit_balance=account.credit_balance,
-        enrolments=enrolments, refunds=refunds,
+        late_fees_paid=account.late_fees_paid, credit_balance=account.credit_balance,
+        enrolments=enrolments, refunds=account.refunds,
     )
 
 

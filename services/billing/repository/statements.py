@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from services.billing.domain.statement import RecordedLine
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What a person's lookups show of their account: its region, credit, late fees paid, refunds."""
+
+    region: str
+    credit_balance: Decimal
+    late_fees_paid: Decimal
+    refunds: list[dict[str, Any]]
+
+
+async def account_view(conn: asyncpg.Connection, person_id: uuid.UUID) -> AccountView | None:
+    """The person's account as their lookups show it (one statement); None if billing does not know them."""
+    row = await conn.fetchrow(
+        """SELECT a.region, a.credit_balance,
+                  (SELECT coalesce(sum(late_fee_paid), 0)::numeric(14, 2) FROM bills WHERE person_id = $1)
+                      AS late_fees_paid,
+                  ARRAY(SELECT result FROM refunds WHERE person_id = $1 ORDER BY issued_at DESC, refund_id) AS refunds
+           FROM person_accounts a WHERE a.person_id = $1""",
+        person_id,
+    )
+    return AccountView(row["region"], row["credit_balance"], row["late_fees_paid"], list(row["refunds"])) \
+        if row else None
 
 
 async def bills_of(conn: asyncpg.Connection, person_id: uuid.UUID, status: str | None) -> list[dict[str, Any]]:
@@ -39,12 +65,6 @@ async def recorded_lines(conn: asyncpg.Connection, person_id: uuid.UUID) -> list
         person_id,
     )
     return [RecordedLine(**dict(row)) for row in rows]
-
-
-async def late_fees_paid(conn: asyncpg.Connection, person_id: uuid.UUID) -> Any:
-    return await conn.fetchval(
-        "SELECT coalesce(sum(late_fee_paid), 0)::numeric(14, 2) FROM bills WHERE person_id = $1", person_id,
-    )
 
 
 async def enrolments_of(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[dict[str, Any]]:
