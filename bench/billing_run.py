@@ -126,7 +126,7 @@ async def main_async(args: argparse.Namespace) -> None:
     postgres.start(root / "postgres.log")
     try:
         postgres.create_database("shebao")
-        database_url = postgres.url("shebao")
+        database_url = postgres.local_url("shebao")
         await apply_migrations(database_url, SCHEMA, SERVICE.migrations_dir)
         print(f"seeding {args.enrolments:,} active enrolments ...", flush=True)
         await seed(database_url, args.enrolments)

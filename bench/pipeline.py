@@ -218,7 +218,7 @@ def main() -> None:
     broker.start(root / "broker.log")
     try:
         postgres.create_database("bench")
-        url = postgres.url("bench")
+        url = postgres.local_url("bench")
         events = withdrawals(args.events)
         # as every service process does; it also takes the bench's own million envelopes out of the
         # collector's sight, or every full collection in the producing process walks them all

@@ -172,7 +172,7 @@ async def bench(count: int, root: Path) -> None:
     broker.start(root / "broker.log")
     try:
         postgres.create_database("shebao")
-        url = postgres.url("shebao")
+        url = postgres.local_url("shebao")
         await ensure_topics(broker.bootstrap_servers, all_topics(PREFIX), 3)
         await apply_migrations(url, "notifications", NOTIFICATIONS.migrations_dir)
         settings = NotificationsSettings(service="notifications", database_url=url, topic_prefix=PREFIX,

@@ -32,6 +32,8 @@ def benches(quick: bool) -> list[tuple[str, list[str]]]:
         ("billing run 1M", ["billing_run.py", "--enrolments", "20000" if quick else "1000000"]),
         ("http load 100/s", ["http_load.py", "--rate", "100", "--duration", "5" if quick else "20"]),
         ("http load 200/s", ["http_load.py", "--rate", "200", "--duration", "5" if quick else "20"]),
+        # issue 13's aim: 200 applications/s and as many payments (35 % each of all routes)
+        ("http load 571/s", ["http_load.py", "--rate", "571", "--duration", "5" if quick else "20"]),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from shared.auth import (
     ROLES,
     AuthError,
     Principal,
+    RecentTokens,
     current_principal,
     decode_token,
     ensure_person_access,
@@ -312,3 +314,45 @@ def test_every_role_has_an_access_rule():
             ensure_person_access(principal, ALICE, "110000", allow_channel=True)
         except ApiError as exc:  # pragma: no cover - shows which role fell through
             pytest.fail(f"{role}: {exc.detail}")
+
+
+def test_a_token_checked_once_is_not_checked_again_until_it_expires(monkeypatch):
+    someone = str(uuid.uuid4())  # a token no other test has verified
+    token = mint_token(sub=someone, role="resident", region="110000", secret=SECRET)
+    checks = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: checks.append(1) or real_decode(*args, **kwargs))
+
+    first = decode_token(token, secret=SECRET, issuer=ISSUER)
+    again = decode_token(token, secret=SECRET, issuer=ISSUER)
+
+    assert first == again == Principal(sub=someone, role="resident", region="110000")
+    assert len(checks) == 1
+
+
+def test_a_token_seen_with_one_key_is_checked_again_with_another():
+    token = mint_token(sub=ALICE, role="resident", region="110000", secret=SECRET)
+    decode_token(token, secret=SECRET, issuer=ISSUER)
+
+    with pytest.raises(AuthError) as refused:
+        decode_token(token, secret=SECRET + "-rotated", issuer=ISSUER)
+    assert refused.value.code == "bad_signature"
+
+
+def test_a_remembered_token_is_forgotten_at_its_expiry():
+    recent = RecentTokens(size=2)
+    alice, bob = Principal(ALICE, "resident", "110000"), Principal(BOB, "resident", "110000")
+    recent.put(("expired", SECRET, ISSUER), alice, time.time() - 1)
+    recent.put(("valid", SECRET, ISSUER), bob, time.time() + 60)
+
+    assert recent.get(("expired", SECRET, ISSUER)) is None
+    assert recent.get(("valid", SECRET, ISSUER)) == bob
+
+
+def test_the_oldest_remembered_token_makes_room_for_a_new_one():
+    recent = RecentTokens(size=2)
+    for name in ("first", "second", "third"):
+        recent.put((name, SECRET, ISSUER), Principal(ALICE, "resident", "110000"), time.time() + 60)
+
+    assert [recent.get((name, SECRET, ISSUER)) is not None for name in ("first", "second", "third")] == [
+        False, True, True]
