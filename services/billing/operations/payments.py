@@ -112,13 +112,13 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
                                 await claim.number(conn, account.region, pay_date.year))
     credit_balance = account.credit_balance + allocation.credit
     result = _result(payment_id, request, voucher_no, allocation, credit_balance)
+    issued_at = now_utc()
     recorded = await repo.record_payment(
         conn, repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
                               channel=request.channel, channel_txn_id=request.channel_txn_id,
                               paid_at=request.paid_at, credit_added=allocation.credit, result=result),
         [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied],
-        _voucher(settings, account, payment_id, voucher_no, request, allocation, lines, issued_at := now_utc()),
-        issued_at,
+        _voucher(settings, account, payment_id, voucher_no, request, allocation, lines, issued_at), issued_at,
     )
     if not recorded:
         claim.unused()
