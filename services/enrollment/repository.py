@@ -16,13 +16,11 @@ from uuid import UUID
 import asyncpg
 
 from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES
-from services.enrollment.domain.eligibility import PersonRecord
+from services.enrollment.domain.eligibility import Applicant, PersonRecord
 from services.enrollment.domain.lifecycle import OPEN_APPLICATION, OPEN_ENROLLMENT
 from services.enrollment.domain.model import Application, Cause, Enrollment, Transition
 from services.enrollment.domain.policy import Policy
-from services.enrollment.domain.retirement import RetirementCategory
 from shared.periods import Month
-from shared.resident_id import ResidentId
 
 # --- policies ----------------------------------------------------------------------------
 
@@ -100,19 +98,9 @@ async def person_record(conn: asyncpg.Connection, person_id: UUID) -> PersonReco
 # --- applications ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Applicant:
-    """The person behind an application, as ``persons`` keeps them (once per ID number)."""
-
-    person_id: UUID
-    resident_id: ResidentId
-    name: str
-    retirement_category: RetirementCategory
-
-
 async def insert_application(
-    conn: asyncpg.Connection, applicant: Applicant, application: Application, steps: Sequence[Step], *, phone: str,
-    email: str | None, language: str,
+    conn: asyncpg.Connection, applicant: Applicant, name: str, application: Application, steps: Sequence[Step], *,
+    phone: str, email: str | None, language: str,
 ) -> None:
     """The person (created once per ID number; a later application refreshes the contact details),
     the application and its first steps, in one statement."""
@@ -131,7 +119,7 @@ async def insert_application(
                 VALUES ($20, $10, $16, $21, $22, $23, $24, $15, $17, $18, $19, $25, $26))
             {_INSERT_STEPS}""",
         *_step_columns(steps),
-        applicant.person_id, applicant.resident_id.number, applicant.name, applicant.resident_id.birth_date,
+        applicant.person_id, applicant.resident_id.number, name, applicant.resident_id.birth_date,
         applicant.resident_id.sex, applicant.retirement_category, application.region, phone, email, language,
         application.application_id, list(application.programmes), application.declared_base,
         application.medical_base, application.frequency, application.status, application.submitted_at,

@@ -52,6 +52,7 @@ class VoucherNumbers:
             heapq.heappush(free, number)
 
     def free(self, series: Series) -> list[int]:
+        """The free numbers of ``series``, in order."""
         return sorted(self._free.get(series, ()))
 
 

@@ -93,10 +93,8 @@ async def _store(uow: UnitOfWork, form: ApplicationForm, contact: Contact, appli
         a_step("application", application.application_id, from_status="submitted", to_status="awaiting_documents",
                cause=cause),
     ]
-    person = repository.Applicant(applicant.person_id, applicant.resident_id, form.name.strip(),
-                                  applicant.retirement_category)
-    await repository.insert_application(uow.conn, person, application, steps, phone=contact.phone,
-                                        email=contact.email, language=contact.language)
+    await repository.insert_application(uow.conn, applicant, form.name.strip(), application, steps,
+                                        phone=contact.phone, email=contact.email, language=contact.language)
     return application
 
 

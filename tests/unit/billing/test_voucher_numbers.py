@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from services.billing.operations.voucher_numbers import VoucherClaim, VoucherNumbers
 from services.billing.settings import BillingSettings
 
@@ -20,28 +22,17 @@ def test_free_numbers_are_handed_out_smallest_first_per_series():
     assert numbers.free(("310000", 2026)) == [1, 2]
 
 
-def _claim_one(numbers: VoucherNumbers) -> tuple[VoucherClaim, int]:
+@pytest.mark.parametrize(("end", "free_after"), [
+    ("unused", [7, 8]),  # a payment that did not write its number gives it back
+    ("committed", [8]),  # a committed payment keeps its number
+])
+def test_a_claim_from_the_free_numbers_keeps_or_gives_back_its_number(end, free_after):
+    numbers = VoucherNumbers()
+    numbers.add(BEIJING_2026, [7, 8])
     claim = VoucherClaim(numbers, BillingSettings())
-    return claim, asyncio.run(claim.number(None, *BEIJING_2026))  # a free number: no database needed
+    number = asyncio.run(claim.number(None, *BEIJING_2026))  # a free number: no database needed
 
-
-def test_a_payment_that_did_not_write_its_number_gives_it_back():
-    numbers = VoucherNumbers()
-    numbers.add(BEIJING_2026, [7, 8])
-    claim, number = _claim_one(numbers)
-
-    claim.unused()
+    getattr(claim, end)()
 
     assert number == 7
-    assert numbers.free(BEIJING_2026) == [7, 8]
-
-
-def test_a_committed_payment_keeps_its_number():
-    numbers = VoucherNumbers()
-    numbers.add(BEIJING_2026, [7, 8])
-    claim, number = _claim_one(numbers)
-
-    claim.committed()
-
-    assert number == 7
-    assert numbers.free(BEIJING_2026) == [8]
+    assert numbers.free(BEIJING_2026) == free_after
