@@ -6,8 +6,10 @@
     per-event handler (one round trip per event).
 
 In every case the producing side runs in this process and the consuming side in a child
-process, as two services would. The clock runs from the first write until the last effect
-row is written (its own timestamp, by the server's clock). Prints events/s and the ratios.
+process, as two services would, and both sides of every kind on uvloop's event loop: uvicorn
+gives it to every service (``run_service``), so the services' consumers and relays run on it.
+The clock runs from the first write until the last effect row is written (its own timestamp,
+by the server's clock). Prints events/s and the ratios.
 Never fails on a time.
 PostgreSQL runs with ``--shared-buffers`` (default 1GB), as a server sized for the outbox and
 inbox of a million events would be; the development server has 128MB.
@@ -27,6 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from tqdm import tqdm
 
@@ -71,13 +74,19 @@ HANDLERS = {"per-event": record_effect, "batch": record_effects}
 KINDS = ("raw", "batch", "per-event")
 
 
+def run_on_uvloop(coroutine):
+    """Run ``coroutine`` on the event loop the services run on (uvicorn picks uvloop when installed)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
 # --- the consuming side, in a child process ------------------------------------------------
 
 def consuming_side(kind: str, database_url: str, bootstrap: str, name: str, ready, stop) -> None:
     """Child process: consume until ``stop`` is set; ``ready`` once partitions are assigned."""
     tune_garbage_collection(Settings().gc_young_threshold)  # as every service process does
     runner = _consume_raw if kind == "raw" else _consume_shebao
-    asyncio.run(runner(kind, database_url, bootstrap, name, ready, stop))
+    run_on_uvloop(runner(kind, database_url, bootstrap, name, ready, stop))
 
 
 async def _consume_raw(kind, database_url, bootstrap, name, ready, stop) -> None:
@@ -223,7 +232,7 @@ def main() -> None:
         # as every service process does; it also takes the bench's own million envelopes out of the
         # collector's sight, or every full collection in the producing process walks them all
         tune_garbage_collection(Settings().gc_young_threshold)
-        figures = {kind: asyncio.run(measure(kind, url, broker.bootstrap_servers, events)) for kind in args.kinds}
+        figures = {kind: run_on_uvloop(measure(kind, url, broker.bootstrap_servers, events)) for kind in args.kinds}
     finally:
         broker.stop()
         postgres.stop()

@@ -126,12 +126,7 @@ class EventConsumer:
         handler fails, that transaction is rolled back and the records are applied one by one,
         each with its own retries, so one bad record costs only itself.
         """
-        decoded: list[tuple[ConsumerRecord, Envelope]] = []
-        records = await self._not_dead_lettered(list(records))
-        for record in records:
-            envelope = await self._decode_or_dead_letter(record)
-            if envelope is not None:
-                decoded.append((record, envelope))
+        decoded = await self._decodable(list(records))
         if not decoded:
             return
         progress = _Progress()
@@ -148,10 +143,36 @@ class EventConsumer:
         for (event_type, outcome), count in counted.items():
             metrics.EVENTS_CONSUMED.labels(self.config.service, event_type, outcome).inc(count)
 
-    async def _not_dead_lettered(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
-        """``records`` but for those dead-lettered already (a batch delivered again)."""
+    async def _decodable(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, Envelope]]:
+        """The records this service handles, with their envelopes; invalid ones are dead-lettered (once:
+        those dead-lettered before, in a batch delivered again, are left out)."""
         if not records:
-            return records
+            return []
+        # where this batch's records were dead-lettered before is looked up while they are decoded
+        looking_up = asyncio.ensure_future(self._dead_lettered_before(records))
+        await asyncio.sleep(0)  # the look-up's query goes out before the decoding holds the loop
+        try:
+            decodings = [self._decode(record) for record in records]
+        except BaseException:
+            looking_up.cancel()
+            raise
+        done_before = await looking_up
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        for record, decoding in zip(records, decodings, strict=True):
+            if (record.topic, record.partition, record.offset) in done_before:
+                log.info("record dead-lettered before; not again", topic=record.topic, partition=record.partition,
+                         offset=record.offset)
+            elif isinstance(decoding, InvalidEvent):
+                await self.dead_letter(record, f"invalid event: {decoding.reason}", attempts=0)
+                event_type = _header(record, TYPE_HEADER) or "?"
+                metrics.EVENTS_CONSUMED.labels(self.config.service, event_type, "dead_lettered").inc()
+            elif decoding is not None:
+                decoded.append((record, decoding))
+        return decoded
+
+    async def _dead_lettered_before(self, records: list[ConsumerRecord]) -> set[tuple[str, int, int]]:
+        """Where (topic, partition, offset) the records of ``records`` dead-lettered already are (a batch
+        delivered again)."""
         spans = _offset_spans(records)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
@@ -163,25 +184,18 @@ class EventConsumer:
                 [topic for topic, _ in spans], [partition for _, partition in spans],
                 [first for first, _ in spans.values()], [last for _, last in spans.values()],
             )
-        done = {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
-        for record in records:
-            if (record.topic, record.partition, record.offset) in done:
-                log.info("record dead-lettered before; not again", topic=record.topic, partition=record.partition,
-                         offset=record.offset)
-        return [record for record in records if (record.topic, record.partition, record.offset) not in done]
+        return {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
 
-    async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Envelope | None:
-        """The record's envelope if this service handles it; invalid ones go to the DLQ."""
+    def _decode(self, record: ConsumerRecord) -> Envelope | InvalidEvent | None:
+        """The record's envelope if this service handles it (None if not), or why it is invalid."""
         event_type = _header(record, TYPE_HEADER)
         if event_type is not None and event_type not in self.handlers:
             metrics.EVENTS_CONSUMED.labels(self.config.service, event_type, "skipped").inc()
             return None
         try:
             envelope = decode_envelope(record.value)
-        except InvalidEvent as error:
-            await self.dead_letter(record, f"invalid event: {error.reason}", attempts=0)
-            metrics.EVENTS_CONSUMED.labels(self.config.service, event_type or "?", "dead_lettered").inc()
-            return None
+        except InvalidEvent as invalid:
+            return invalid
         if envelope.type not in self.handlers:
             metrics.EVENTS_CONSUMED.labels(self.config.service, envelope.type, "skipped").inc()
             return None

@@ -60,6 +60,13 @@ FROM locked, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[],
 ORDER BY e.position"""
 
 
+# The next pending rows by sequence, but for those waiting behind a parked row of their key.
+_PENDING_IN_ORDER = (
+    "FROM outbox AS o WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS parked "
+    "WHERE parked.status = 'failed' AND parked.partition_key = o.partition_key) ORDER BY seq LIMIT $1")
+_ROW = "seq, event_id, event_type, topic, partition_key, envelope, traceparent"
+
+
 @dataclass(frozen=True)
 class Outbox:
     """Writes envelopes into the service's ``outbox`` table, topic chosen by the event's source."""
@@ -198,31 +205,44 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns the number published.
 
+        The rows are marked sent by the statement that reads them, in a transaction that commits
+        only once the broker has acknowledged them all (one pass over the outbox instead of a read
+        and a second look-up to mark them): a failed or interrupted send rolls the marks back.
         When the batch fails for a reason of the broker's (unreachable, timing out) the rows stay
         pending and the error is raised, for the caller to retry. When it fails otherwise, the rows
         are sent one by one: the ones at fault are refused (and parked after ``max_refusals``).
         """
-        rows = await self._pending_rows()
-        if not rows:
-            return 0
+        rows: list[asyncpg.Record] = []
         try:
-            await asyncio.wait_for(self._send(rows), self.config.publish_timeout_s)
+            async with self.pool.acquire() as conn, conn.transaction():
+                rows = await self._claim_pending(conn)
+                if rows:
+                    await asyncio.wait_for(self._send(rows), self.config.publish_timeout_s)
         except Exception as error:
+            if not rows:
+                raise  # the database's, before anything was sent
             if broker_unavailable(error):
                 await self._record_failure(rows, error)
                 raise
-            return await self._publish_one_by_one(rows)
-        await self._mark_sent(rows)
+            return await self._publish_one_by_one(await self._pending_rows())
+        metrics.EVENTS_PUBLISHED.labels(self.config.service).inc(len(rows))
         return len(rows)
+
+    async def _claim_pending(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        """The next pending rows by sequence (but for those waiting behind a parked row of their key),
+        marked sent inside ``conn``'s open transaction."""
+        rows = await conn.fetch(
+            "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL "
+            f"WHERE seq IN (SELECT seq {_PENDING_IN_ORDER}) RETURNING {_ROW}",
+            self.config.batch_size,
+        )
+        return sorted(rows, key=lambda row: row["seq"])
 
     async def _pending_rows(self) -> list[asyncpg.Record]:
         """The next pending rows by sequence, but for those waiting behind a parked row of their key."""
         async with self.pool.acquire() as conn:
             return await conn.fetch(
-                "SELECT seq, event_id, event_type, topic, partition_key, envelope, traceparent FROM outbox AS o "
-                "WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS parked "
-                "WHERE parked.status = 'failed' AND parked.partition_key = o.partition_key) "
-                "ORDER BY seq LIMIT $1",
+                f"SELECT {_ROW} {_PENDING_IN_ORDER}",
                 self.config.batch_size,
             )
 
