@@ -233,7 +233,7 @@ class OutboxRelay:
         marked sent inside ``conn``'s open transaction."""
         rows = await conn.fetch(
             "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL "
-            f"WHERE seq IN (SELECT seq {_PENDING_IN_ORDER}) RETURNING {_ROW}",
+            f"WHERE seq = ANY(ARRAY(SELECT seq {_PENDING_IN_ORDER})) RETURNING {_ROW}",
             self.config.batch_size,
         )
         return sorted(rows, key=lambda row: row["seq"])

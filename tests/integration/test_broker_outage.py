@@ -1,15 +1,21 @@
-"""The relay keeps every event written while the broker is frozen and delivers them after."""
+"""The relay keeps every event written while the broker is frozen and delivers them after; a batch
+the broker does not acknowledge stays pending."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from types import SimpleNamespace
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
-from tooling.devstack import EmbeddedBroker
+from shared.db import apply_migrations, create_pool
+from shared.events import topic_for
+from shared.outbox import Outbox, OutboxRelay, RelayConfig
+from tooling.devstack import EmbeddedBroker, ensure_topics
 
 from .harness import a_withdrawal, eventually
 from .test_delivery import start_pair
@@ -69,3 +75,47 @@ async def _has(pair, event_id) -> bool:
 async def _at_least(pair, count: int):
     rows = await pair.effects()
     return rows if len(rows) >= count else None
+
+
+async def test_a_batch_the_broker_does_not_acknowledge_stays_pending(infrastructure, own_broker, unique_name):
+    """The relay marks the rows it reads sent in a transaction that commits only after the broker's
+    acknowledgement: a send that times out leaves them pending, its one attempt and error recorded."""
+    schema = f"{unique_name}_relay"
+    await apply_migrations(infrastructure.database_url, schema, None)
+    pool = await create_pool(infrastructure.database_url, schema)
+    producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap_servers)
+    events = [a_withdrawal() for _ in range(3)]
+    await ensure_topics(own_broker.bootstrap_servers, [topic_for("enrollment", f"{unique_name}.")], 3)
+    await producer.start()
+    relay = OutboxRelay(RelayConfig(service="enrollment", database_url=infrastructure.database_url, schema=schema,
+                                    publish_timeout_s=1.0), pool, producer)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await Outbox(topic_prefix=f"{unique_name}.").add_events(conn, events)
+        own_broker.pause()
+        try:
+            with pytest.raises(asyncio.TimeoutError):
+                await relay.publish_pending()
+            rows = await _outbox_rows(pool)
+            assert [(row["status"], row["attempts"], row["sent_at"]) for row in rows] == [("pending", 1, None)] * 3
+            assert all("TimeoutError" in row["last_error"] for row in rows)
+        finally:
+            own_broker.resume()
+
+        async def all_sent() -> bool:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await relay.flush()
+            return all(row["status"] == "sent" for row in await _outbox_rows(pool))
+
+        await eventually(all_sent, timeout_s=60)
+        rows = await _outbox_rows(pool)
+        assert [row["event_id"] for row in rows] == [event.id for event in events]
+        assert all(row["sent_at"] is not None and row["last_error"] is None for row in rows)
+    finally:
+        await producer.stop()
+        await pool.close()
+
+
+async def _outbox_rows(pool):
+    async with pool.acquire() as conn:
+        return await conn.fetch("SELECT event_id, status, attempts, sent_at, last_error FROM outbox ORDER BY seq")
