@@ -10,6 +10,8 @@ the event, everything else from the deployment (``exposition``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 
@@ -113,6 +115,17 @@ class _WithRegion:
         if "region" in sample.labels:
             return sample
         return sample._replace(labels={**sample.labels, "region": self.region})
+
+
+def observe_times(histogram: Histogram, value: float, times: int) -> None:
+    """``times`` observations of ``value`` at once: a batch handler's events, each its share of the run.
+
+    prometheus_client observes one value a call (a lock and a walk of the buckets each: about a
+    microsecond, a run of 500 events paid it 500 times), so the sum and the value's bucket are
+    added to directly; ``tests/unit/test_observability.py`` checks it against ``observe``.
+    """
+    histogram._sum.inc(value * times)
+    histogram._buckets[bisect_left(histogram._upper_bounds, value)].inc(times)
 
 
 def exposition(region: str, registry: CollectorRegistry = REGISTRY) -> bytes:

@@ -8,11 +8,11 @@ import asyncio
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.business_metrics import OTHER, BoundedLabel
-from shared.metrics import exposition
+from shared.metrics import exposition, observe_times
 from shared.tracing import (
     CarriedTraceContext,
     KernelTracer,
@@ -167,3 +167,22 @@ def test_every_sample_carries_the_deployments_region_unless_it_names_its_own():
                if s.name.endswith("_total")}
     assert samples == {"shebao_things_total": {"service": "billing", "region": "110000"},
                        "shebao_bills_total": {"region": "310000"}}
+
+
+@pytest.mark.parametrize("value", [0.0, 0.0004, 0.001, 0.0011, 0.3, 5.0, 7.5])
+def test_observing_a_value_many_times_at_once_is_observing_it_each_time(value):
+    def samples(observe) -> dict:
+        registry = CollectorRegistry()
+        histogram = Histogram("handler_seconds", "t", ["service"], buckets=(0.001, 0.005, 0.5, 5), registry=registry)
+        observe(histogram.labels("billing"))
+        return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in registry.collect() for sample in family.samples if not sample.name.endswith("_created")}
+
+    def one_by_one(child) -> None:
+        for _ in range(7):
+            child.observe(value)
+
+    expected = samples(one_by_one)
+    assert expected[("handler_seconds_count", (("service", "billing"),))] == 7
+    # the sum may differ in its last bit (one product against seven additions)
+    assert samples(lambda child: observe_times(child, value, 7)) == pytest.approx(expected)
