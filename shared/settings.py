@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 500
     # after a wake-up the relay waits this long for more rows, so that a busy service publishes a
-    # few per pass (two statements and a produce request each) instead of one
+    # few per pass (a statement, a produce request and a commit each) instead of one
     outbox_linger_ms: float = Field(default=10.0, ge=0, le=1000)
     outbox_retention_days: int = 7
     outbox_retry_backoff_max_s: float = 5.0

@@ -78,9 +78,11 @@ async def insert_refund_voucher(conn: asyncpg.Connection, voucher: StoredVoucher
     )
 
 
+# the refunds of the person $1, newest first, as answered when they were made
+REFUNDS_OF_PERSON = "SELECT result FROM refunds WHERE person_id = $1 ORDER BY issued_at DESC, refund_id"
+
+
 async def refunds_of(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[dict[str, Any]]:
     """The person's refunds, newest first, as answered when they were made."""
-    rows = await conn.fetch(
-        "SELECT result FROM refunds WHERE person_id = $1 ORDER BY issued_at DESC, refund_id", person_id,
-    )
+    rows = await conn.fetch(REFUNDS_OF_PERSON, person_id)
     return [row["result"] for row in rows]

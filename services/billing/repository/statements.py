@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from services.billing.domain.statement import RecordedLine
+from services.billing.repository.refunds import REFUNDS_OF_PERSON
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,11 @@ class AccountView:
 async def account_view(conn: asyncpg.Connection, person_id: uuid.UUID) -> AccountView | None:
     """The person's account as their lookups show it (one statement); None if billing does not know them."""
     row = await conn.fetchrow(
-        """SELECT a.region, a.credit_balance,
-                  (SELECT coalesce(sum(late_fee_paid), 0)::numeric(14, 2) FROM bills WHERE person_id = $1)
-                      AS late_fees_paid,
-                  ARRAY(SELECT result FROM refunds WHERE person_id = $1 ORDER BY issued_at DESC, refund_id) AS refunds
-           FROM person_accounts a WHERE a.person_id = $1""",
+        f"""SELECT a.region, a.credit_balance,
+                   (SELECT coalesce(sum(late_fee_paid), 0)::numeric(14, 2) FROM bills WHERE person_id = $1)
+                       AS late_fees_paid,
+                   ARRAY({REFUNDS_OF_PERSON}) AS refunds
+            FROM person_accounts a WHERE a.person_id = $1""",
         person_id,
     )
     return AccountView(row["region"], row["credit_balance"], row["late_fees_paid"], list(row["refunds"])) \
