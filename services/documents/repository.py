@@ -15,32 +15,53 @@ from services.documents.domain import MaterialState, MaterialStatus, Requirement
 # --- requirements and dossiers -----------------------------------------------------------
 
 
-async def requirements(conn: asyncpg.Connection, region: str, programmes: Sequence[str]) -> list[Requirement]:
-    """The default and ``region``'s own requirement rows for ``programmes``."""
+async def requirements(conn: asyncpg.Connection, regions: Sequence[str], programmes: Sequence[str]
+                       ) -> list[Requirement]:
+    """The default and ``regions``' own requirement rows for ``programmes``."""
     rows = await conn.fetch(
         """SELECT region, programme, material, required FROM material_requirements
-           WHERE region IN ('*', $1) AND programme = ANY($2::text[])""",
-        region, list(programmes),
+           WHERE (region = '*' OR region = ANY($1::text[])) AND programme = ANY($2::text[])""",
+        list(set(regions)), list(set(programmes)),
     )
     return [Requirement(**dict(row)) for row in rows]
 
 
-async def open_dossier(
-    conn: asyncpg.Connection, *, application_id: UUID, person_id: UUID, region: str,
-    programmes: Sequence[str], materials: Sequence[str], opened_at: datetime,
-) -> bool:
-    """Open a dossier with its checklist; False when the application already has one."""
-    opened = await conn.fetchval(
+@dataclass(frozen=True)
+class NewDossier:
+    application_id: UUID
+    person_id: UUID
+    region: str
+    programmes: Sequence[str]
+    materials: Sequence[str]
+    opened_at: datetime
+
+
+async def open_dossiers(conn: asyncpg.Connection, dossiers: Sequence[NewDossier]) -> set[UUID]:
+    """Open dossiers with their checklists; returns the applications whose dossier opened (one that
+    already has one is left alone, and of one application given twice the first opens)."""
+    first_of_each: dict[UUID, NewDossier] = {}
+    for dossier in dossiers:
+        first_of_each.setdefault(dossier.application_id, dossier)
+    new = list(first_of_each.values())
+    rows = await conn.fetch(
+        # unnest takes no array of arrays of different lengths: the programme codes (words of a closed
+        # list) travel joined by commas
         """INSERT INTO dossiers (application_id, person_id, region, programmes, opened_at)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id) DO NOTHING RETURNING true""",
-        application_id, person_id, region, list(programmes), opened_at,
+           SELECT application_id, person_id, region, string_to_array(programmes, ','), opened_at
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
+                AS d(application_id, person_id, region, programmes, opened_at)
+           ON CONFLICT (application_id) DO NOTHING RETURNING application_id""",
+        [d.application_id for d in new], [d.person_id for d in new], [d.region for d in new],
+        [",".join(d.programmes) for d in new], [d.opened_at for d in new],
     )
-    if opened:
+    opened = {row["application_id"] for row in rows}
+    checklists = [(d.application_id, material) for d in new if d.application_id in opened for material in d.materials]
+    if checklists:
         await conn.execute(
-            "INSERT INTO dossier_materials (application_id, material) SELECT $1, unnest($2::text[])",
-            application_id, list(materials),
+            "INSERT INTO dossier_materials (application_id, material) SELECT * FROM unnest($1::uuid[], $2::text[])",
+            [application_id for application_id, _ in checklists], [material for _, material in checklists],
         )
-    return bool(opened)
+    return opened
 
 
 async def close_dossier(conn: asyncpg.Connection, application_id: UUID, *, status: str, closed_at: datetime) -> bool:

@@ -1,6 +1,7 @@
 """Reactions of the notifications service to the events it consumes: each keeps a projection
 (contacts, enrolments, bills) up to date and/or records the notice the person should get, in
-the unit of work the inbox consumer opened for the event (``operations``)."""
+the unit of work the inbox consumer opened for the event (``operations``). Applications and
+payments, the bulk of the traffic, are taken a run of consecutive events at a time (``@batch_handler``)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,19 @@ from shared.events import (
     EnrollmentReinstated,
     EnrollmentSuspended,
     EnrollmentTerminated,
+    Envelope,
     PaymentOverdue,
     PremiumDue,
     PremiumPaid,
     RefundIssued,
 )
-from shared.handlers import HandlerTable
+from shared.handlers import HandlerTable, batch_handler
 from shared.unit_of_work import UnitOfWork
 
 
-async def on_application_submitted(uow: UnitOfWork, event: ApplicationSubmitted) -> None:
-    await projections.record_application(uow, event)
+@batch_handler
+async def on_applications_submitted(uow: UnitOfWork, applications: list[Envelope]) -> None:
+    await projections.record_applications(uow, applications)
 
 
 async def on_application_rejected(uow: UnitOfWork, event: ApplicationRejected) -> None:
@@ -61,8 +64,9 @@ async def on_premium_due(uow: UnitOfWork, event: PremiumDue) -> None:
     await projections.record_bill(uow, event)
 
 
-async def on_premium_paid(uow: UnitOfWork, event: PremiumPaid) -> None:
-    await projections.record_payment(uow, event)
+@batch_handler
+async def on_premiums_paid(uow: UnitOfWork, payments: list[Envelope]) -> None:
+    await projections.record_payments(uow, payments)
 
 
 async def on_payment_overdue(uow: UnitOfWork, event: PaymentOverdue) -> None:
@@ -82,7 +86,7 @@ async def on_certificate_issued(uow: UnitOfWork, event: CertificateIssued) -> No
 
 
 HANDLERS: HandlerTable = {
-    ApplicationSubmitted: on_application_submitted,
+    ApplicationSubmitted: on_applications_submitted,
     DocumentsRejected: on_documents_rejected,
     EnrollmentActivated: on_enrollment_activated,
     EnrollmentChanged: on_enrollment_changed,
@@ -90,7 +94,7 @@ HANDLERS: HandlerTable = {
     EnrollmentReinstated: on_enrollment_reinstated,
     EnrollmentTerminated: on_enrollment_terminated,
     PremiumDue: on_premium_due,
-    PremiumPaid: on_premium_paid,
+    PremiumPaid: on_premiums_paid,
     PaymentOverdue: on_payment_overdue,
     ContributionRepriced: on_contribution_repriced,
     ApplicationRejected: on_application_rejected,

@@ -29,13 +29,15 @@ from services.notifications.domain.timing import Outcome
 # --- contact directory and enrolments ----------------------------------------------------
 
 
-async def save_contact(conn: asyncpg.Connection, contact: Contact) -> None:
-    """The latest application's contact details win."""
+async def save_contacts(conn: asyncpg.Connection, contacts: Sequence[Contact]) -> None:
+    """Each application's contact details; the latest of a person's wins (a person appears at most once
+    in ``contacts``: one statement cannot update a row twice)."""
     await conn.execute(
-        """INSERT INTO contacts (person_id, region, phone, email, language) VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO contacts (person_id, region, phone, email, language)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
            ON CONFLICT (person_id) DO UPDATE SET region = excluded.region, phone = excluded.phone,
                email = excluded.email, language = excluded.language, updated_at = now()""",
-        contact.person_id, contact.region, contact.phone, contact.email, contact.language,
+        *_columns([(c.person_id, c.region, c.phone, c.email, c.language) for c in contacts], width=5),
     )
 
 
@@ -67,12 +69,17 @@ async def set_enrolment_status(conn: asyncpg.Connection, enrollment_id: uuid.UUI
 
 async def recipient(conn: asyncpg.Connection, person_id: uuid.UUID) -> Recipient:
     """What we know of a person: contact details and preferences (either may be missing)."""
-    row = await conn.fetchrow(
-        f"""SELECT {_RECIPIENT_COLUMNS} FROM (SELECT $1::uuid AS person_id) AS person
+    return (await recipients(conn, [person_id]))[person_id]
+
+
+async def recipients(conn: asyncpg.Connection, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
+    """``recipient`` of each of ``person_ids``, in one query."""
+    rows = await conn.fetch(
+        f"""SELECT person.person_id, {_RECIPIENT_COLUMNS} FROM unnest($1::uuid[]) AS person (person_id)
             LEFT JOIN contacts c USING (person_id) LEFT JOIN preferences p USING (person_id)""",
-        person_id,
+        list(set(person_ids)),
     )
-    return _recipient(person_id, row)
+    return {row["person_id"]: _recipient(row["person_id"], row) for row in rows}
 
 
 async def person_region(conn: asyncpg.Connection, person_id: uuid.UUID) -> str | None:
@@ -110,16 +117,23 @@ async def save_bill(conn: asyncpg.Connection, bill: OpenBill) -> None:
     )
 
 
-async def save_payment(
-    conn: asyncpg.Connection, payment_id: uuid.UUID, applied: Sequence[tuple[uuid.UUID, Decimal]]
+async def save_payments(
+    conn: asyncpg.Connection, payments: Sequence[tuple[uuid.UUID, Sequence[tuple[uuid.UUID, Decimal]]]]
 ) -> None:
-    """What one payment paid on each bill (bill id, principal); the same payment again adds nothing."""
+    """What each payment (payment id, [(bill id, principal)]) paid on each bill; a payment recorded
+    before, or given twice, adds nothing again."""
+    first_of_each: dict[uuid.UUID, Sequence[tuple[uuid.UUID, Decimal]]] = {}
+    for payment_id, on_bills in payments:
+        first_of_each.setdefault(payment_id, on_bills)  # given twice, a payment would be summed twice below
+    rows = [(payment_id, bill_id, principal) for payment_id, on_bills in first_of_each.items()
+            for bill_id, principal in on_bills]
     await conn.execute(
         """INSERT INTO bill_payments (payment_id, bill_id, principal)
-           SELECT $1, bill_id, sum(principal) FROM unnest($2::uuid[], $3::numeric[]) AS a(bill_id, principal)
-           GROUP BY bill_id
+           SELECT payment_id, bill_id, sum(principal)
+           FROM unnest($1::uuid[], $2::uuid[], $3::numeric[]) AS a(payment_id, bill_id, principal)
+           GROUP BY payment_id, bill_id
            ON CONFLICT (payment_id, bill_id) DO NOTHING""",
-        payment_id, [bill_id for bill_id, _ in applied], [principal for _, principal in applied],
+        *_columns(rows, width=3),
     )
 
 

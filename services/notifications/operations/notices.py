@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from services.notifications import repository
 from services.notifications.domain.notices import NewNotification, compose, inbox_delivered
@@ -26,7 +27,19 @@ from shared.events import (
     RefundIssued,
 )
 from shared.periods import now_utc
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Origin, UnitOfWork
+
+
+@dataclass(frozen=True)
+class NoticeAbout:
+    """The notice ``template`` a person should get about an event (``cause``: handling it), in the
+    event's region unless the event names the person's own."""
+
+    cause: Origin
+    person_id: uuid.UUID
+    template: str
+    variables_for: variables.VariablesFor
+    region: str | None = None
 
 
 async def notify(
@@ -35,14 +48,20 @@ async def notify(
 ) -> None:
     """Record the notice ``template`` about the event being handled (once, whatever the redelivery),
     in the event's region unless the event names the person's own."""
-    origin = uow.origin
-    notice = compose(
-        template=template, caused_by=origin.causation_id, correlation_id=origin.correlation_id,
-        region=region or origin.region, recipient=await repository.recipient(uow.conn, person_id),
-        variables_for=variables_for, now=now_utc(),
+    await record(uow, await worded(uow, [NoticeAbout(uow.origin, person_id, template, variables_for, region)]))
+
+
+async def worded(uow: UnitOfWork, wanted: Sequence[NoticeAbout]) -> list[NewNotification]:
+    """The notices wanted, each worded for its person as they stand now (one query for them all);
+    those the person switched off are left out."""
+    recipients = await repository.recipients(uow.conn, [notice.person_id for notice in wanted])
+    notices = (
+        compose(template=notice.template, caused_by=notice.cause.causation_id,
+                correlation_id=notice.cause.correlation_id, region=notice.region or notice.cause.region,
+                recipient=recipients[notice.person_id], variables_for=notice.variables_for, now=now_utc())
+        for notice in wanted
     )
-    if notice is not None:
-        await record(uow, [notice])
+    return [notice for notice in notices if notice is not None]
 
 
 async def record(uow: UnitOfWork, notices: Sequence[NewNotification]) -> int:

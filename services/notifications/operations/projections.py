@@ -2,35 +2,65 @@
 
 The contact directory (from ApplicationSubmitted), the enrolments (the Enrollment* events) and
 the open bills (PremiumDue, reduced by PremiumPaid) are local projections: the service never
-asks another service. Each reaction runs in the unit of work of the consumed event.
+asks another service. Each reaction runs in the unit of work of the consumed event, but those to
+applications and payments, the bulk of the traffic, take a run of them in the unit of the consumer's
+batch: a constant number of statements per run, each event still the cause of its own notice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from uuid import UUID
+
 from services.notifications import repository
 from services.notifications.domain.model import contact_from
+from services.notifications.domain.notices import NewNotification
 from services.notifications.domain.reminders import bill_from, principal_per_bill
 from services.notifications.domain.templates import variables
 from services.notifications.domain.timing import region_tz
-from services.notifications.operations.notices import notify
+from services.notifications.operations.notices import NoticeAbout, notify, record, worded
 from shared.events import (
-    ApplicationSubmitted,
     EnrollmentActivated,
     EnrollmentChanged,
     EnrollmentReinstated,
     EnrollmentSuspended,
     EnrollmentTerminated,
+    Envelope,
     PremiumDue,
-    PremiumPaid,
 )
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Origin, UnitOfWork
 
 
-async def record_application(uow: UnitOfWork, event: ApplicationSubmitted) -> None:
-    """Keep the application's contact details and tell the person what to hand in."""
-    await repository.save_contact(uow.conn, contact_from(event))
-    await notify(uow, person_id=event.person_id, template="application_received", region=event.region,
-                 variables_for=variables.application_received(event))
+async def record_applications(uow: UnitOfWork, applications: Sequence[Envelope]) -> None:
+    """Keep each application's contact details and tell each person what to hand in.
+
+    A person's latest application wins the directory, and each notice is worded for the contact its own
+    application gave, as it would be handled alone: the run is saved in stretches in which each person
+    applies once (one statement cannot update a contact twice).
+    """
+    notices: list[NewNotification] = []
+    for stretch in _each_person_once(applications):
+        await repository.save_contacts(uow.conn, [contact_from(envelope.data) for envelope in stretch])
+        notices += await worded(uow, [
+            NoticeAbout(Origin.of_event(envelope), envelope.data.person_id, "application_received",
+                        variables.application_received(envelope.data), region=envelope.data.region)
+            for envelope in stretch
+        ])
+    await record(uow, notices)
+
+
+def _each_person_once(applications: Sequence[Envelope]) -> Iterator[list[Envelope]]:
+    """``applications`` in order, cut before each one whose person already applied in the stretch."""
+    stretch: list[Envelope] = []
+    persons: set[UUID] = set()
+    for envelope in applications:
+        if envelope.data.person_id in persons:
+            yield stretch
+            stretch, persons = [], set()
+        stretch.append(envelope)
+        persons.add(envelope.data.person_id)
+    if stretch:
+        yield stretch
 
 
 async def record_activation(uow: UnitOfWork, event: EnrollmentActivated) -> None:
@@ -73,8 +103,12 @@ async def record_bill(uow: UnitOfWork, event: PremiumDue) -> None:
                  variables_for=variables.bill_issued(event))
 
 
-async def record_payment(uow: UnitOfWork, event: PremiumPaid) -> None:
-    """Count the payment against its bills (once, however often it arrives) and send the receipt."""
-    await repository.save_payment(uow.conn, event.payment_id, principal_per_bill(event))
-    await notify(uow, person_id=event.person_id, template="payment_received",
-                 variables_for=variables.payment_received(event, region_tz(uow.origin.region)))
+async def record_payments(uow: UnitOfWork, payments: Sequence[Envelope]) -> None:
+    """Count each payment against its bills (once, however often it arrives) and send each receipt."""
+    await repository.save_payments(uow.conn, [(envelope.data.payment_id, principal_per_bill(envelope.data))
+                                              for envelope in payments])
+    await record(uow, await worded(uow, [
+        NoticeAbout(Origin.of_event(envelope), envelope.data.person_id, "payment_received",
+                    variables.payment_received(envelope.data, region_tz(envelope.region)))
+        for envelope in payments
+    ]))
