@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.billing.api import certificates, payments, pension, policies, refunds
+from shared.runtime import serve_routes
 
 router = APIRouter()
 for part in (policies, payments, refunds, pension, certificates):
-    router.include_router(part.router)
+    serve_routes(router, part.router)

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from uuid import UUID
 
 from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES, start_month_after
@@ -21,7 +22,7 @@ from services.enrollment.domain.retirement import (
     below_retirement_age,
     retirement_date,
 )
-from shared.identity import person_id_for
+from shared.identity import person_id_of
 from shared.resident_id import InvalidResidentId, ResidentId, parse_resident_id
 
 MINIMUM_AGE = 16
@@ -66,10 +67,11 @@ class Applicant:
     resident_id: ResidentId
     retirement_category: RetirementCategory
 
-    @property
+    @cached_property
     def person_id(self) -> UUID:
-        """The person's id, derived from the ID number (the same in every service)."""
-        return person_id_for(self.resident_id.number)
+        """The person's id, derived from the ID number (the same in every service); an application
+        asks for it several times, and deriving it costs as much as checking the number."""
+        return person_id_of(self.resident_id)
 
 
 @dataclass(frozen=True)
