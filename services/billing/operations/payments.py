@@ -67,7 +67,7 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 
 
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
-    claim = VoucherClaim(numbers_of(service.units), service.settings)
+    claim = VoucherClaim(numbers_of(service.units), service.settings, service.units)
     async with service.units.begin() as uow:
         account, stored = await repo.lock_payer(uow.conn, request.person_id, request.channel, request.channel_txn_id)
         if account is None:

@@ -8,6 +8,13 @@ that first needs one, and that payment takes the block's first number. Once it c
 of the block is this process's to hand out, smallest first, with no lock at all; if it rolls
 back, so does the block.
 
+Once fewer than half a block is left, the process reserves the next block ahead, in a short
+transaction of its own (``refill_when_low``): else, under load, every payment that finds the
+numbers gone reserves a block of its own, and they queue on the counter's row, each until the
+one before it commits (at 200 payments/s: 15 ms a reservation, most of it waiting). A payment
+that still finds none reserves its own, as above; it never waits for the one ahead, which needs
+a connection of the pool that the waiting payments could all be holding.
+
 A number handed out is void if its payment fails after taking it (only a payment that found its
 channel transaction recorded meanwhile gives it back), and so are the numbers a process still
 holds when it stops. ``voucher_blocks`` records every block and its holder, so each number of a
@@ -17,16 +24,20 @@ the strict series: one number per payment in commit order, none void.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import os
 import socket
 import weakref
 
 import asyncpg
+import structlog
 
 from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
 from shared.unit_of_work import UnitsOfWork
+
+log = structlog.get_logger(__name__)
 
 Series = tuple[str, int]  # (region, year)
 
@@ -39,6 +50,7 @@ class VoucherNumbers:
 
     def __init__(self) -> None:
         self._free: dict[Series, list[int]] = {}
+        self._reserving: dict[Series, asyncio.Task] = {}
 
     def take(self, series: Series) -> int | None:
         """The smallest free number of ``series``, or None when the process has none left."""
@@ -55,6 +67,30 @@ class VoucherNumbers:
         """The free numbers of ``series``, in order."""
         return sorted(self._free.get(series, ()))
 
+    def refill_when_low(self, series: Series, units: UnitsOfWork, block_size: int) -> asyncio.Task | None:
+        """Reserve the next block of ``series`` in the background once fewer than half a block is
+        free (one reservation at a time per series); returns the reservation started, if any.
+
+        Not with a block size of 1 (the strict series: a number only in its payment's commit
+        order) nor in a dry run (its units share one connection)."""
+        if (block_size == 1 or not units.side_by_side or series in self._reserving
+                or 2 * len(self._free.get(series, ())) >= block_size):
+            return None
+        reservation = asyncio.create_task(self._reserve(series, units, block_size))
+        self._reserving[series] = reservation
+        reservation.add_done_callback(lambda _: self._reserving.pop(series, None))
+        return reservation
+
+    async def _reserve(self, series: Series, units: UnitsOfWork, block_size: int) -> None:
+        try:
+            async with units.begin() as uow:
+                block = await repo.reserve_voucher_block(uow.conn, *series, block_size, HOLDER)
+        except Exception as error:  # the next payment that finds none reserves its own
+            log.warning("voucher block not reserved ahead", region=series[0], year=series[1],
+                        error=f"{type(error).__name__}: {error}")
+            return
+        self.add(series, block)
+
 
 _PER_SERVICE: weakref.WeakKeyDictionary[UnitsOfWork, VoucherNumbers] = weakref.WeakKeyDictionary()
 
@@ -69,8 +105,9 @@ class VoucherClaim:
     transaction ends: ``committed()`` frees the rest of a block it reserved, ``unused()`` gives
     back a number it took from the free ones."""
 
-    def __init__(self, numbers: VoucherNumbers, settings: BillingSettings) -> None:
+    def __init__(self, numbers: VoucherNumbers, settings: BillingSettings, units: UnitsOfWork | None = None) -> None:
         self._numbers = numbers
+        self._units = units  # where the next block is reserved ahead (None: never ahead)
         self._block_size = settings.voucher_block_size
         self._series: Series | None = None
         self._taken: int | None = None
@@ -91,6 +128,8 @@ class VoucherClaim:
     def committed(self) -> None:
         if self._series is not None:
             self._numbers.add(self._series, self._rest_of_block)
+            if self._units is not None:
+                self._numbers.refill_when_low(self._series, self._units, self._block_size)
 
     def unused(self) -> None:
         """The number was not written (the transaction rolls back): one from the free ones goes

@@ -1,5 +1,6 @@
 """Voucher numbers come from blocks of the region's yearly series that a process reserves in the
-transaction of a payment: distinct, each in a recorded block, and without a queue on the counter."""
+transaction of a payment, or ahead once half a block is used: distinct, each in a recorded block,
+and without a queue on the counter."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from services.billing.app import SERVICE
 from services.billing.operations.voucher_numbers import HOLDER, numbers_of
 from tests.integration.billing.story import BEIJING, an_active_enrolment, on, pay
+from tests.integration.harness import eventually
 from tests.service_harness import running_service
 
 pytestmark = pytest.mark.integration
@@ -78,3 +80,26 @@ async def test_a_block_size_of_one_is_the_strict_series_in_commit_order(infrastr
         assert sorted(numbers) == list(range(1, 9))
         assert [(first, last) for first, last, _ in await _blocks(billing, BEIJING, 2025)] == [
             (n, n) for n in range(1, 9)]
+
+
+async def test_the_next_block_is_reserved_ahead_once_fewer_than_half_a_block_is_free(infrastructure):
+    name = f"v{uuid.uuid4().hex[:10]}"
+    async with running_service(infrastructure, SERVICE, prefix=f"{name}.", voucher_block_size=4) as billing:
+        numbers, series = numbers_of(billing.runtime.units), (BEIJING, 2025)
+        persons = [await an_active_enrolment(billing, region=BEIJING, start="2025-07") for _ in range(5)]
+
+        taken = await _pay_each(billing, persons[:2], concurrently=False)  # 3, 2 of the first block left
+        blocks_while_half_free = await _blocks(billing, BEIJING, 2025)
+        taken += await _pay_each(billing, persons[2:3], concurrently=False)  # 1 left: the next is reserved
+        await eventually(lambda: _block_count(billing, 2), timeout_s=10, interval_s=0.02)
+        free_after_reserving = numbers.free(series)
+        taken += await _pay_each(billing, persons[3:], concurrently=False)
+
+        assert [(first, last) for first, last, _ in blocks_while_half_free] == [(1, 4)]
+        assert free_after_reserving == [4, 5, 6, 7, 8]
+        assert taken == [1, 2, 3, 4, 5]
+        assert await _blocks(billing, BEIJING, 2025) == [(1, 4, HOLDER), (5, 8, HOLDER)]
+
+
+async def _block_count(billing, count: int) -> bool:
+    return len(await _blocks(billing, BEIJING, 2025)) == count

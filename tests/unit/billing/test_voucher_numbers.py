@@ -36,3 +36,22 @@ def test_a_claim_from_the_free_numbers_keeps_or_gives_back_its_number(end, free_
 
     assert number == 7
     assert numbers.free(BEIJING_2026) == free_after
+
+
+class _Units:
+    side_by_side = True
+
+
+@pytest.mark.parametrize(("free", "block_size", "side_by_side"), [
+    ([5, 6], 4, True),  # half a block is still free
+    ([], 1, True),  # the strict series: a number only in its payment's commit order
+    ([5], 4, False),  # a dry run: its units share one connection
+])
+def test_no_block_is_reserved_ahead_while_half_is_free_for_the_strict_series_or_in_a_dry_run(
+        free, block_size, side_by_side):
+    numbers = VoucherNumbers()
+    numbers.add(BEIJING_2026, free)
+    units = _Units()
+    units.side_by_side = side_by_side
+
+    assert numbers.refill_when_low(BEIJING_2026, units, block_size) is None
