@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.db import apply_migrations
@@ -15,6 +17,7 @@ from shared.events import ApplicationWithdrawn, Envelope, all_topics, make_envel
 from shared.handlers import HandlerTable
 from shared.runtime import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
+from shared.unit_of_work import UnitOfWork, UnitsOfWork
 from tooling.devstack import ensure_topics
 
 REGION = "110000"
@@ -109,3 +112,34 @@ async def publish_raw(bootstrap_servers: str, topic: str, value: bytes, key: byt
         await producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
     finally:
         await producer.stop()
+
+
+@asynccontextmanager
+async def rolled_back(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of ``pool`` whose work is undone at the end: each test starts from the same state."""
+    async with pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+
+
+async def apply_run(conn: asyncpg.Connection, units: UnitsOfWork, handler: Callable, run: Sequence[Envelope]
+                    ) -> list[str]:
+    """Apply ``run`` (consecutive events of one type) with a batch ``handler`` as the consumer does, in a
+    transaction of its own on ``conn`` with the outbox of ``units``; returns the statements the handler ran."""
+    statements: list[str] = []
+
+    def count(query) -> None:
+        statements.append(query.query)
+
+    async with conn.transaction():
+        async with UnitOfWork.inside(conn, units.outbox) as uow:
+            conn.add_query_logger(count)
+            try:
+                await handler(uow, list(run))
+            finally:
+                conn.remove_query_logger(count)
+    return statements

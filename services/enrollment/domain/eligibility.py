@@ -10,7 +10,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
 from uuid import UUID
 
 from services.enrollment.domain.coverage import MEDICAL_PROGRAMMES, start_month_after
@@ -67,10 +66,9 @@ class Applicant:
     resident_id: ResidentId
     retirement_category: RetirementCategory
 
-    @cached_property
+    @property
     def person_id(self) -> UUID:
-        """The person's id, derived from the ID number (the same in every service); an application
-        asks for it several times, and deriving it costs as much as checking the number."""
+        """The person's id, derived from the ID number (the same in every service)."""
         return person_id_of(self.resident_id)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from services.documents.handlers import HANDLERS
 from shared.events import ApplicationSubmitted, Envelope
-from shared.unit_of_work import UnitOfWork
+from tests.integration import harness
 
 from .conftest import BEIJING
 
@@ -27,34 +27,17 @@ A_MONDAY_MORNING = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 @asynccontextmanager
 async def rolled_back(documents) -> AsyncIterator[asyncpg.Connection]:
     """A connection whose work is undone at the end, with Nanjing's own requirement rows."""
-    async with documents.pool.acquire() as conn:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(
-                """INSERT INTO material_requirements (region, programme, material, required)
-                   VALUES ($1, 'pension', 'household_register', false), ($1, 'unemployment', 'id_card', false),
-                          ($1, 'unemployment', 'household_register', false)""", NANJING)
-            yield conn
-        finally:
-            await transaction.rollback()
+    async with harness.rolled_back(documents.pool) as conn:
+        await conn.execute(
+            """INSERT INTO material_requirements (region, programme, material, required)
+               VALUES ($1, 'pension', 'household_register', false), ($1, 'unemployment', 'id_card', false),
+                      ($1, 'unemployment', 'household_register', false)""", NANJING)
+        yield conn
 
 
 async def apply(documents, conn: asyncpg.Connection, run: Sequence[Envelope]) -> list[str]:
     """Apply ``run`` as the consumer does, in a transaction of its own; returns the statements it ran."""
-    statements: list[str] = []
-
-    def count(query) -> None:
-        statements.append(query.query)
-
-    async with conn.transaction():
-        async with UnitOfWork.inside(conn, documents.svc.runtime.units.outbox) as uow:
-            conn.add_query_logger(count)
-            try:
-                await HANDLERS[ApplicationSubmitted](uow, list(run))
-            finally:
-                conn.remove_query_logger(count)
-    return statements
+    return await harness.apply_run(conn, documents.svc.runtime.units, HANDLERS[ApplicationSubmitted], run)
 
 
 def submissions(documents) -> dict[str, Envelope]:

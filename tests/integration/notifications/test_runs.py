@@ -6,8 +6,7 @@ with the run."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ import pytest
 
 from services.notifications.handlers import HANDLERS
 from shared.events import Contact, Envelope, decode_envelope, make_envelope
-from shared.unit_of_work import UnitOfWork
+from tests.integration import harness
 from tests.unit.notifications.examples import a_payment, a_person, an_application
 
 from .conftest import notifications_service
@@ -99,34 +98,14 @@ class Effects:
         return [d["channel"] for d in self.deliveries if d["notification_id"] == notice["notification_id"]]
 
 
-@asynccontextmanager
-async def rolled_back(notifications) -> AsyncIterator[asyncpg.Connection]:
-    """A connection whose work is undone at the end: each test starts from the same state."""
-    async with notifications.service.pool.acquire() as conn:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            yield conn
-        finally:
-            await transaction.rollback()
+def rolled_back(notifications):
+    return harness.rolled_back(notifications.service.pool)
 
 
 async def apply(notifications, conn: asyncpg.Connection, run: Sequence[Envelope]) -> list[str]:
     """Apply ``run`` (consecutive events of one type) as the consumer does, in a transaction of its
     own; returns the statements the handler ran."""
-    statements: list[str] = []
-
-    def count(query) -> None:
-        statements.append(query.query)
-
-    async with conn.transaction():
-        async with UnitOfWork.inside(conn, notifications.service.runtime.units.outbox) as uow:
-            conn.add_query_logger(count)
-            try:
-                await HANDLERS[type(run[0].data)](uow, list(run))
-            finally:
-                conn.remove_query_logger(count)
-    return statements
+    return await harness.apply_run(conn, notifications.service.runtime.units, HANDLERS[type(run[0].data)], run)
 
 
 async def effects_on(conn: asyncpg.Connection, story: Story) -> Effects:
