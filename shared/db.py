@@ -52,16 +52,21 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections see ``schema`` first on their search path."""
+async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10,
+                      read_only: bool = False) -> asyncpg.Pool:
+    """A pool whose connections see ``schema`` first on their search path; with ``read_only``, a
+    pool of sessions that refuse every write (each statement is a read-only transaction)."""
     check_schema_name(schema)
+    settings = {"search_path": f"{schema},public", "application_name": f"shebao-{schema}"}
+    if read_only:
+        settings |= {"default_transaction_read_only": "on", "application_name": f"shebao-{schema}-reader"}
     return await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
         reset=_keep_session,
-        server_settings={"search_path": f"{schema},public", "application_name": f"shebao-{schema}"},
+        server_settings=settings,
     )
 
 

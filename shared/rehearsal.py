@@ -54,6 +54,8 @@ class Rehearsal(UnitsOfWork):
             unit.close()
             yield unit
 
+    lookup = read  # on the rehearsal's connection: it sees what the rehearsal wrote
+
     @asynccontextmanager
     async def exclusive(self, job: str) -> AsyncIterator[None]:
         """The job's lock for the rest of the rehearsal (a real run waits; so does this one)."""

@@ -93,6 +93,7 @@ class ServiceRuntime:
         self.tracer = self.tracing.kernel_tracer()
         self.outbox = Outbox(settings.topic_prefix, tracer=self.tracer)
         self.pool: asyncpg.Pool | None = None
+        self.readers: asyncpg.Pool | None = None
         self.units: UnitsOfWork | None = None
         self.producer = None
         self.broker: KafkaBroker | None = None
@@ -114,7 +115,9 @@ class ServiceRuntime:
         settings = self.settings
         self.pool = await create_pool(settings.database_url, settings.schema,
                                       min_size=settings.db_pool_min, max_size=settings.db_pool_max)
-        self.units = UnitsOfWork(self.pool, self.outbox)
+        self.readers = await create_pool(settings.database_url, settings.schema, min_size=settings.db_pool_min,
+                                         max_size=settings.db_pool_max, read_only=True)
+        self.units = UnitsOfWork(self.pool, self.outbox, self.readers)
         self.producer = new_producer(settings)
         await self.producer.start()
         self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer, self.tracer)
@@ -154,8 +157,9 @@ class ServiceRuntime:
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.producer.stop(), 10)
-        if self.pool is not None:
-            await self.pool.close()
+        for pool in (self.pool, self.readers):
+            if pool is not None:
+                await pool.close()
         if self.probe is not None:
             await self.probe.close()
         if self._owns_tracer_provider:

@@ -7,7 +7,8 @@ it into the outbox inside the same transaction, just before it commits. Nothing 
 emitted for a change that is rolled back, and no code outside this kernel builds an
 envelope by hand.
 
-``UnitsOfWork`` opens units on the service's pool; operations are given one. The inbox
+``UnitsOfWork`` opens units on the service's pool (and lookups of one statement on its read-only
+pool); operations are given one. The inbox
 consumer opens the unit of each consumed event itself (``UnitOfWork.inside``), in the
 transaction that also records the event in the inbox, and hands it to the handler.
 
@@ -130,9 +131,10 @@ class UnitsOfWork:
 
     side_by_side = True  # units may run at once on several connections (not in a dry run)
 
-    def __init__(self, pool: asyncpg.Pool, outbox: Outbox) -> None:
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, readers: asyncpg.Pool | None = None) -> None:
         self.pool = pool
         self.outbox = outbox
+        self.readers = readers  # sessions that refuse writes (``shared.db.create_pool(read_only=True)``)
 
     @asynccontextmanager
     async def begin(self, origin: Origin | None = None) -> AsyncIterator[UnitOfWork]:
@@ -147,6 +149,20 @@ class UnitsOfWork:
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """A read-only transaction: one consistent view for a query; emitting is refused."""
         async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            unit = UnitOfWork(conn, self.outbox)
+            unit.close()
+            yield unit
+
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[UnitOfWork]:
+        """A unit for a lookup of one statement: a read-only session and no transaction around it
+        (one statement sees one consistent view on its own), so it costs one round trip instead of
+        three; emitting is refused. Without ``readers`` it is ``read()``."""
+        if self.readers is None:
+            async with self.read() as unit:
+                yield unit
+            return
+        async with self.readers.acquire() as conn:
             unit = UnitOfWork(conn, self.outbox)
             unit.close()
             yield unit

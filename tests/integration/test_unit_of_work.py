@@ -25,8 +25,10 @@ async def units(infrastructure, unique_name):
     pool = await create_pool(infrastructure.database_url, unique_name, max_size=4)
     async with pool.acquire() as conn:
         await conn.execute("CREATE TABLE changes (id uuid PRIMARY KEY)")
-    yield UnitsOfWork(pool, Outbox("t."))
+    readers = await create_pool(infrastructure.database_url, unique_name, max_size=2, read_only=True)
+    yield UnitsOfWork(pool, Outbox("t."), readers)
     await pool.close()
+    await readers.close()
 
 
 def a_payload(person_id: uuid.UUID | None = None) -> ApplicationWithdrawn:
@@ -131,6 +133,31 @@ async def test_a_read_unit_writes_nothing(units):
     async with units.read() as uow:
         with pytest.raises(RuntimeError, match="has ended"):
             uow.emit(a_payload(), subject="x", region="110000")
+
+    assert await changes(units) == 0
+
+
+async def test_a_lookup_writes_nothing_and_sees_what_is_committed(units):
+    async with units.begin() as uow:
+        await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+
+    async with units.lookup() as uow:
+        assert not uow.conn.is_in_transaction()  # one statement: no BEGIN and COMMIT around it
+        assert await uow.conn.fetchval("SELECT count(*) FROM changes") == 1
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+        with pytest.raises(RuntimeError, match="has ended"):
+            uow.emit(a_payload(), subject="x", region="110000")
+
+    assert await changes(units) == 1
+
+
+async def test_without_a_read_only_pool_a_lookup_is_a_read_unit(units):
+    plain = UnitsOfWork(units.pool, units.outbox)
+    async with plain.lookup() as uow:
+        assert uow.conn.is_in_transaction()
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await uow.conn.execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
 
     assert await changes(units) == 0
 

@@ -15,6 +15,8 @@ from shared.money import CENT
 ZERO = Decimal("0.00")
 UNPAID = ("open", "overdue")
 """The statuses of a bill that still asks for money."""
+SETTLED = ("paid", "missed", "cancelled")
+"""The statuses of a bill that asks for nothing more."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What a person (or staff, or a channel) can look up: the person's region, bills with what
-they still ask for today, the contribution record and vouchers. Each lookup reads in one
-read-only unit of work, so what it answers is one consistent view; a lookup of a person's own
-record reads their account's region in that unit too, for the route's access check."""
+they still ask for today, the contribution record and vouchers. Each lookup is one statement on a
+read-only session (``UnitsOfWork.lookup``), so what it answers is one consistent view; a lookup of
+a person's own record reads their account's region in that statement too, for the route's access
+check."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Statement:
 
 async def person_region(units: UnitsOfWork, person_id: uuid.UUID) -> str | None:
     """The region of the person's contribution account; None if billing does not know them."""
-    async with units.read() as uow:
+    async with units.lookup() as uow:
         account = await payments_repo.account(uow.conn, person_id)
     return account.region if account else None
 
@@ -66,13 +67,12 @@ class PersonBills:
 async def bills_of(units: UnitsOfWork, person_id: uuid.UUID, status: str | None, today: date) -> PersonBills | None:
     """The person's bills (in ``status``, or all), newest cycle first, and refunds; None if billing
     does not know them."""
-    async with units.read() as uow:
-        account = await repo.account_view(uow.conn, person_id)
-        if account is None:
-            return None
-        rows = await repo.bills_of(uow.conn, person_id, status)
-    bills = [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in rows]
-    return PersonBills(account.region, bills, account.refunds)
+    async with units.lookup() as uow:
+        found = await repo.bills_view(uow.conn, person_id, status)
+    if found is None:
+        return None
+    bills = [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in found.bills]
+    return PersonBills(found.account.region, bills, found.account.refunds)
 
 
 def _balance(row: dict[str, Any]) -> BillBalance:
@@ -82,12 +82,11 @@ def _balance(row: dict[str, Any]) -> BillBalance:
 async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) -> Statement | None:
     """The person's contribution record: months paid, missed and due, years, personal account;
     None if billing does not know them."""
-    async with units.read() as uow:
-        account = await repo.account_view(uow.conn, person_id)
-        if account is None:
-            return None
-        lines = await repo.recorded_lines(uow.conn, person_id)
-        enrolments = await repo.enrolments_of(uow.conn, person_id)
+    async with units.lookup() as uow:
+        found = await repo.statement_view(uow.conn, person_id)
+    if found is None:
+        return None
+    account, lines, enrolments = found.account, found.lines, found.enrolments
     records = build_record(lines)
     pension = records.get("pension")
     return Statement(
@@ -101,10 +100,10 @@ async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) ->
 
 async def vouchers_of(units: UnitsOfWork, person_id: uuid.UUID) -> list[StoredVoucher]:
     """Every voucher of the person, newest first."""
-    async with units.read() as uow:
+    async with units.lookup() as uow:
         return await payments_repo.vouchers_of(uow.conn, person_id)
 
 
 async def voucher(units: UnitsOfWork, voucher_no: str) -> StoredVoucher | None:
-    async with units.read() as uow:
+    async with units.lookup() as uow:
         return await payments_repo.voucher(uow.conn, voucher_no)

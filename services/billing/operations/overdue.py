@@ -102,7 +102,12 @@ async def arrears_settled(conn: asyncpg.Connection, persons: list[uuid.UUID], se
     the first half of ``settle_arrears``, for a caller that announces them later in its unit."""
     if not persons:
         return []
-    settlements = settled_arrears(await repo.arrears_bills(conn, persons))
+    return await mark_reported(conn, settled_arrears(await repo.arrears_bills(conn, persons)), settled_at)
+
+
+async def mark_reported(conn: asyncpg.Connection, settlements: list[SettledArrears], settled_at: datetime
+                        ) -> list[SettledArrears]:
+    """Mark the bills of ``settlements`` reported at ``settled_at``; returns the settlements."""
     reported = [bill_id for settled in settlements for bill_id in settled.bill_ids]
     if reported:
         await repo.mark_arrears_reported(conn, reported, settled_at)

@@ -10,10 +10,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.billing.domain.payments import Allocation, allocate, open_bill, paid_before_cover, payment_problems
+from services.billing.domain.late_fee import ArrearsBill, settled_arrears
+from services.billing.domain.payments import (
+    SETTLED,
+    Allocation,
+    allocate,
+    open_bill,
+    paid_before_cover,
+    payment_problems,
+)
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, OutOfScope, Rejected, Service
-from services.billing.operations.overdue import announce_settled_arrears, arrears_settled
+from services.billing.operations.overdue import announce_settled_arrears, mark_reported
 from services.billing.operations.voucher_numbers import VoucherClaim, numbers_of
 from services.billing.operations.vouchers import voucher_signer
 from services.billing.repository import payments as repo
@@ -69,43 +77,41 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
     claim = VoucherClaim(numbers_of(service.units), service.settings, service.units)
     async with service.units.begin() as uow:
-        account, stored = await repo.lock_payer(uow.conn, request.person_id, request.channel, request.channel_txn_id)
+        payer = await repo.lock_payer(uow.conn, request.person_id, request.channel, request.channel_txn_id)
+        account = payer.account
         if account is None:
             raise Rejected([("body.person_id", "no contribution account is known for this person")])
         if request.channel_region is not None and account.region != request.channel_region:
             raise OutOfScope(f"this channel token is for region {request.channel_region}; "
                              f"the person's account is in {account.region}")
-        if stored is not None:
-            return _replay(stored, request)
+        if payer.stored is not None:
+            return _replay(payer.stored, request)
         problems = paid_before_cover(business_date(request.paid_at, service.settings.tz), account.covered_from)
         if problems:
             raise Rejected(problems)
-        result = await _apply(uow, service.settings, account, request, claim)
+        result = await _apply(uow, service.settings, account, payer.bills, request, claim)
     claim.committed()
     return PaymentOutcome(result, created=True)
 
 
-async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Account, request: PaymentRequest,
-                 claim: VoucherClaim) -> dict[str, Any]:
-    """Spend the payment on the person's unpaid bills (the rest as credit), store it with its
+async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Account, bills: list[repo.PayerBill],
+                 request: PaymentRequest, claim: VoucherClaim) -> dict[str, Any]:
+    """Spend the payment on the person's unpaid ``bills`` (the rest as credit), store it with its
     voucher and announce it (``PremiumPaid``, then ``ArrearsSettled`` if it settled them); returns
     the answer to the channel.
 
     The voucher's number comes last (``voucher_numbers``: when the process has none left, the
     payment reserves a block, and the series' counter stays locked until it commits); after it,
-    one statement stores the payment, its allocations and its voucher.
+    one statement stores the payment, its allocations, the bills' balances, the credit and the voucher.
     """
     conn = uow.conn
     pay_date = business_date(request.paid_at, settings.tz)
-    unpaid, lines = await repo.unpaid_bills(conn, request.person_id)
-    balances = {bill.bill_id: bill for bill in unpaid}
-    allocation = allocate(request.amount, [open_bill(bill, pay_date) for bill in balances.values()])
+    balances = {bill.balance.bill_id: bill.balance for bill in bills if bill.unpaid}
+    allocation = allocate(request.amount, [open_bill(balance, pay_date) for balance in balances.values()])
     after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
-    if after:
-        await repo.update_balances(conn, after, request.paid_at)
-    if allocation.credit:
-        await repo.add_credit(conn, request.person_id, allocation.credit)
-    settled = await arrears_settled(conn, [request.person_id], request.paid_at)
+    paid_in_full = {bill.bill_id for bill in after if bill.unpaid_principal == 0}
+    settled = await mark_reported(conn, settled_arrears(_arrears_after(account, bills, paid_in_full)),
+                                  request.paid_at)
 
     payment_id = uuid.uuid4()
     voucher_no = voucher_number(account.region, pay_date.year,
@@ -113,11 +119,12 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
     credit_balance = account.credit_balance + allocation.credit
     result = _result(payment_id, request, voucher_no, allocation, credit_balance)
     issued_at = now_utc()
+    lines = {bill.balance.bill_id: bill.lines for bill in bills}
     recorded = await repo.record_payment(
         conn, repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
                               channel=request.channel, channel_txn_id=request.channel_txn_id,
                               paid_at=request.paid_at, credit_added=allocation.credit, result=result),
-        [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied],
+        [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied], after,
         _voucher(settings, account, payment_id, voucher_no, request, allocation, lines, issued_at), issued_at,
     )
     if not recorded:
@@ -130,8 +137,21 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
     return result
 
 
+def _arrears_after(account: repo.Account, bills: list[repo.PayerBill], paid_in_full: set[uuid.UUID]
+                   ) -> list[ArrearsBill]:
+    """The payer's bills of arrears once the payment is applied — still overdue, or settled (now
+    or before) and not announced — as ``overdue.arrears_bills`` would read them after it."""
+    arrears = []
+    for bill in bills:
+        status = "paid" if bill.balance.bill_id in paid_in_full else bill.status
+        if bill.overdue_level >= 1 and (status == "overdue" or (status in SETTLED and not bill.arrears_reported)):
+            arrears.append(ArrearsBill(account.person_id, bill.region, bill.balance.bill_id, list(bill.programmes),
+                                       still_overdue=status == "overdue"))
+    return arrears
+
+
 def _voucher(settings: BillingSettings, account: repo.Account, payment_id: uuid.UUID, voucher_no: str,
-             request: PaymentRequest, allocation: Allocation, lines: dict[uuid.UUID, list[tuple[str, str]]],
+             request: PaymentRequest, allocation: Allocation, lines: dict[uuid.UUID, tuple[tuple[str, str], ...]],
              issued_at: datetime) -> repo.StoredVoucher:
     """The signed voucher of the payment."""
     document = voucher_document(

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.billing.domain.payments import BillBalance
+from services.billing.domain.payments import UNPAID, BillBalance
 
 
 @dataclass(frozen=True)
@@ -33,22 +33,80 @@ async def lock_account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Accoun
     return Account(**dict(row)) if row else None
 
 
-async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str
-                     ) -> tuple[Account | None, StoredPayment | None]:
-    """The person's account, locked (``lock_account``), and the payment already recorded for the
-    channel's transaction, if any (for whoever it was)."""
-    row = await conn.fetchrow(
-        f"""SELECT account.*, p.person_id AS paid_by, p.amount AS paid_amount, p.result AS paid_result
-            FROM ({_LOCKED_ACCOUNT}) AS account
-            LEFT JOIN payments p ON p.channel = $2 AND p.channel_txn_id = $3""",
-        person_id, channel, channel_txn_id,
+@dataclass(frozen=True)
+class PayerBill:
+    """One of the payer's bills as locked before a payment: unpaid (open or overdue), or settled
+    while overdue and not announced yet; with what tells whether paying it settles arrears."""
+
+    balance: BillBalance
+    lines: tuple[tuple[str, str], ...]  # (programme, "YYYY-MM") of each line, in order
+    region: str
+    status: str
+    overdue_level: int
+    programmes: tuple[str, ...]
+    arrears_reported: bool
+
+    @property
+    def unpaid(self) -> bool:
+        return self.status in UNPAID
+
+
+@dataclass(frozen=True)
+class Payer:
+    """What a payment needs, read in one statement: the person's account (None if billing does not
+    know them), the payment already recorded for the channel's transaction (for whoever it was),
+    and the person's bills (``PayerBill``), oldest first; all of them locked."""
+
+    account: Account | None
+    stored: StoredPayment | None
+    bills: list[PayerBill]
+
+
+# The account is locked first (the bills' condition reads it), as every writer of a person's bills
+# does; the bills are then the person's own, read again at their latest version once locked.
+_LOCKED_PAYER = f"""
+WITH account AS ({_LOCKED_ACCOUNT}),
+payer_bills AS (
+    SELECT b.bill_id, b.due_date, b.first_month, b.principal, b.principal_paid, b.grace_days, b.late_fee_daily_rate,
+           b.late_fee_accrued AS frozen_accrual, b.accrued_through, b.late_fee_paid,
+           b.region AS bill_region, b.status, b.overdue_level, b.programmes,
+           b.arrears_reported_at IS NOT NULL AS arrears_reported,
+           ARRAY(SELECT ARRAY[l.programme, to_char(l.month, 'YYYY-MM')] FROM bill_lines l
+                 WHERE l.bill_id = b.bill_id AND NOT l.voided ORDER BY l.month, l.programme) AS lines
+    FROM bills b
+    WHERE b.person_id = $1 AND (SELECT true FROM account)
+      AND (b.status IN ('open', 'overdue')
+           OR (b.overdue_level >= 1 AND b.status IN ('paid', 'missed', 'cancelled') AND b.arrears_reported_at IS NULL))
+    FOR NO KEY UPDATE OF b)
+SELECT account.*, p.person_id AS paid_by, p.amount AS paid_amount, p.result AS paid_result, payer_bills.*
+FROM account LEFT JOIN payments p ON p.channel = $2 AND p.channel_txn_id = $3
+     LEFT JOIN payer_bills ON true
+ORDER BY payer_bills.due_date, payer_bills.first_month, payer_bills.bill_id"""
+
+_BALANCE_COLUMNS = ("bill_id", "due_date", "first_month", "principal", "principal_paid", "grace_days",
+                    "late_fee_daily_rate", "frozen_accrual", "accrued_through", "late_fee_paid")
+
+
+async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
+    """The payer's account and bills, locked, and the payment already recorded for the channel's
+    transaction (``Payer``): one round trip."""
+    rows = await conn.fetch(_LOCKED_PAYER, person_id, channel, channel_txn_id)
+    if not rows:
+        return Payer(None, None, [])
+    first = rows[0]
+    account = Account(first["person_id"], first["region"], first["credit_balance"], first["covered_from"])
+    stored = (StoredPayment(first["paid_by"], first["paid_amount"], first["paid_result"])
+              if first["paid_by"] is not None else None)
+    return Payer(account, stored, [_payer_bill(row) for row in rows if row["bill_id"] is not None])
+
+
+def _payer_bill(row: asyncpg.Record) -> PayerBill:
+    return PayerBill(
+        balance=BillBalance(*(row[name] for name in _BALANCE_COLUMNS)),
+        lines=tuple((programme, month) for programme, month in row["lines"]),
+        region=row["bill_region"], status=row["status"], overdue_level=row["overdue_level"],
+        programmes=tuple(row["programmes"]), arrears_reported=row["arrears_reported"],
     )
-    if row is None:
-        return None, None
-    account = Account(row["person_id"], row["region"], row["credit_balance"], row["covered_from"])
-    if row["paid_by"] is None:
-        return account, None
-    return account, StoredPayment(row["paid_by"], row["paid_amount"], row["paid_result"])
 
 
 async def account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
@@ -71,23 +129,6 @@ async def payment_by_txn(conn: asyncpg.Connection, channel: str, channel_txn_id:
         channel, channel_txn_id,
     )
     return StoredPayment(**dict(row)) if row else None
-
-
-async def unpaid_bills(conn: asyncpg.Connection, person_id: uuid.UUID
-                       ) -> tuple[list[BillBalance], dict[uuid.UUID, list[tuple[str, str]]]]:
-    """The person's open and overdue bills, locked, oldest first; and (programme, "YYYY-MM") of
-    each one's lines."""
-    rows = await conn.fetch(
-        """SELECT bill_id, due_date, first_month, principal, principal_paid, grace_days, late_fee_daily_rate,
-                  late_fee_accrued AS frozen_accrual, accrued_through, late_fee_paid,
-                  ARRAY(SELECT ARRAY[l.programme, to_char(l.month, 'YYYY-MM')] FROM bill_lines l
-                        WHERE l.bill_id = b.bill_id AND NOT l.voided ORDER BY l.month, l.programme) AS lines
-           FROM bills b WHERE person_id = $1 AND status IN ('open', 'overdue')
-           ORDER BY due_date, first_month, bill_id FOR NO KEY UPDATE OF b""",
-        person_id,
-    )
-    balances = [BillBalance(**{name: value for name, value in row.items() if name != "lines"}) for row in rows]
-    return balances, {row["bill_id"]: [(programme, month) for programme, month in row["lines"]] for row in rows}
 
 
 async def next_voucher_number(conn: asyncpg.Connection, region: str, year: int) -> int:
@@ -128,25 +169,10 @@ class NewPayment:
     result: dict[str, Any]
 
 
-async def update_balances(conn: asyncpg.Connection, after: list[BillBalance], settled_at: datetime) -> None:
-    """Store the bills' new balances after a payment; a bill paid in full is settled at ``settled_at``."""
-    await conn.execute(
-        """UPDATE bills b SET principal_paid = u.principal_paid, late_fee_paid = u.late_fee_paid,
-                  late_fee_accrued = u.frozen_accrual, accrued_through = u.accrued_through,
-                  status = CASE WHEN u.principal_paid = b.principal THEN 'paid' ELSE b.status END,
-                  settled_at = CASE WHEN u.principal_paid = b.principal THEN $6 ELSE b.settled_at END
-           FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::date[])
-                AS u(bill_id, principal_paid, late_fee_paid, frozen_accrual, accrued_through)
-           WHERE b.bill_id = u.bill_id""",
-        [bill.bill_id for bill in after], [bill.principal_paid for bill in after],
-        [bill.late_fee_paid for bill in after], [bill.frozen_accrual for bill in after],
-        [bill.accrued_through for bill in after], settled_at,
-    )
-
-
-# The payment, what it went to and its voucher, in one statement (one round trip while the voucher
-# counter is locked). A channel transaction recorded meanwhile leaves ``payment`` empty, and with
-# it the other two.
+# The payment, what it went to, the bills' new balances, the credit it added and its voucher, in one
+# statement (one round trip while the voucher counter may be locked). A channel transaction recorded
+# meanwhile leaves ``payment`` empty, and with it everything else. A bill paid in full is settled at
+# the payment's time.
 _RECORD_PAYMENT = """
 WITH payment AS (
     INSERT INTO payments (payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added, voucher_no,
@@ -161,15 +187,27 @@ voucher AS (
     INSERT INTO vouchers (voucher_no, payment_id, person_id, region, document, signature, algorithm, key_id,
                           issued_at)
     SELECT $8, payment.payment_id, $2, $13::text, $14::jsonb, $15::text, $16::text, $17::text, $18::timestamptz
-    FROM payment)
+    FROM payment),
+balances AS (
+    UPDATE bills b SET principal_paid = u.principal_paid, late_fee_paid = u.late_fee_paid,
+           late_fee_accrued = u.frozen_accrual, accrued_through = u.accrued_through,
+           status = CASE WHEN u.principal_paid = b.principal THEN 'paid' ELSE b.status END,
+           settled_at = CASE WHEN u.principal_paid = b.principal THEN $6 ELSE b.settled_at END
+    FROM payment, unnest($19::uuid[], $20::numeric[], $21::numeric[], $22::numeric[], $23::date[])
+         AS u(bill_id, principal_paid, late_fee_paid, frozen_accrual, accrued_through)
+    WHERE b.bill_id = u.bill_id),
+credit AS (
+    UPDATE person_accounts a SET credit_balance = a.credit_balance + $7
+    FROM payment WHERE a.person_id = $2 AND $7 > 0)
 SELECT count(*) > 0 FROM payment"""
 
 
 async def record_payment(conn: asyncpg.Connection, payment: NewPayment,
-                         allocations: list[tuple[uuid.UUID, Decimal, Decimal]], voucher: StoredVoucher,
-                         issued_at: datetime) -> bool:
-    """Record the payment, its allocations ((bill, principal, late fee) each) and its voucher;
-    False, and nothing written, when the channel's transaction id was recorded meanwhile."""
+                         allocations: list[tuple[uuid.UUID, Decimal, Decimal]], after: list[BillBalance],
+                         voucher: StoredVoucher, issued_at: datetime) -> bool:
+    """Record the payment, its allocations ((bill, principal, late fee) each), the bills' balances
+    ``after`` it, the credit it adds and its voucher; False, and nothing written, when the channel's
+    transaction id was recorded meanwhile."""
     return await conn.fetchval(
         _RECORD_PAYMENT,
         payment.payment_id, payment.person_id, payment.amount, payment.channel, payment.channel_txn_id,
@@ -177,13 +215,9 @@ async def record_payment(conn: asyncpg.Connection, payment: NewPayment,
         [bill_id for bill_id, _, _ in allocations], [principal for _, principal, _ in allocations],
         [late_fee for _, _, late_fee in allocations],
         voucher.region, voucher.document, voucher.signature, voucher.algorithm, voucher.key_id, issued_at,
-    )
-
-
-async def add_credit(conn: asyncpg.Connection, person_id: uuid.UUID, amount: Decimal) -> Decimal:
-    return await conn.fetchval(
-        "UPDATE person_accounts SET credit_balance = credit_balance + $2 WHERE person_id = $1 RETURNING credit_balance",
-        person_id, amount,
+        [bill.bill_id for bill in after], [bill.principal_paid for bill in after],
+        [bill.late_fee_paid for bill in after], [bill.frozen_accrual for bill in after],
+        [bill.accrued_through for bill in after],
     )
 
 

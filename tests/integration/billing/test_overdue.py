@@ -3,6 +3,7 @@ once everything overdue is paid; missed months where back-payment is not allowed
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -99,3 +100,24 @@ async def test_unpaid_months_are_missed_where_back_payment_is_not_allowed(billin
                                           headers=billing.auth("resident", sub=person.person_id))).json()
     assert statement["programmes"][0]["months_missed"] == ["2025-07"]
     assert statement["programmes"][0]["months_paid"] == []
+
+
+async def test_a_payment_also_announces_arrears_settled_before_it_and_not_announced_yet(billing):
+    person = await an_active_enrolment(billing, programmes=("pension", "unemployment"))
+    await billing_run(billing, "2025-07-25")  # July and August
+    await overdue_scan(billing, "2025-08-16")  # both overdue
+    july, august = sorted(await bills_of(billing, person), key=lambda bill: bill["due_date"])
+    async with billing.pool.acquire() as conn:  # July settled elsewhere (its lines voided), not announced yet
+        await conn.execute("UPDATE bills SET status = 'cancelled' WHERE bill_id = $1", uuid.UUID(july["bill_id"]))
+
+    await pay(billing, person, "1504.02", paid_at=on("2025-08-15"))  # August, on its due date
+
+    [settled] = await events(billing, "ArrearsSettled", person)
+    assert settled.data.programmes == ("pension", "unemployment")
+    async with billing.pool.acquire() as conn:
+        reported = await conn.fetch(
+            "SELECT bill_id FROM bills WHERE arrears_reported_at IS NOT NULL AND bill_id = ANY($1)",
+            [uuid.UUID(july["bill_id"]), uuid.UUID(august["bill_id"])])
+    assert len(reported) == 2
+    await overdue_scan(billing, "2025-08-17")
+    assert len(await events(billing, "ArrearsSettled", person)) == 1
