@@ -3,10 +3,11 @@ left over becomes credit for the next bill (DOMAIN.md, Dues, payment, overdue)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from services.billing.domain.late_fee import accrual, is_overdue, late_fee_to_date
@@ -34,6 +35,11 @@ class BillBalance:
     accrued_through: date
     late_fee_paid: Decimal
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> BillBalance:
+        """The balance among ``values`` (a stored bill's columns, say), taken by field name."""
+        return cls(*(values[name] for name in _BALANCE_FIELDS))
+
     @property
     def unpaid_principal(self) -> Decimal:
         return self.principal - self.principal_paid
@@ -57,6 +63,9 @@ class BillBalance:
             principal_paid=self.principal_paid + principal,
             late_fee_paid=self.late_fee_paid + late_fee,
         )
+
+
+_BALANCE_FIELDS = tuple(field.name for field in fields(BillBalance))
 
 
 @dataclass(frozen=True)

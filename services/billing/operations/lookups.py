@@ -19,9 +19,6 @@ from services.billing.repository import statements as repo
 from services.billing.repository.payments import StoredVoucher
 from shared.unit_of_work import UnitsOfWork
 
-_BALANCE_FIELDS = ("bill_id", "due_date", "first_month", "principal", "principal_paid", "grace_days",
-                   "late_fee_daily_rate", "frozen_accrual", "accrued_through", "late_fee_paid")
-
 
 @dataclass(frozen=True)
 class PersonBill:
@@ -71,12 +68,8 @@ async def bills_of(units: UnitsOfWork, person_id: uuid.UUID, status: str | None,
         found = await repo.bills_view(uow.conn, person_id, status)
     if found is None:
         return None
-    bills = [PersonBill(row, *still_owed(_balance(row), row["status"], today)) for row in found.bills]
+    bills = [PersonBill(row, *still_owed(BillBalance.from_mapping(row), row["status"], today)) for row in found.bills]
     return PersonBills(found.account.region, bills, found.account.refunds)
-
-
-def _balance(row: dict[str, Any]) -> BillBalance:
-    return BillBalance(**{name: row[name] for name in _BALANCE_FIELDS})
 
 
 async def statement_of(units: UnitsOfWork, person_id: uuid.UUID, today: date) -> Statement | None:

@@ -83,10 +83,6 @@ FROM account LEFT JOIN payments p ON p.channel = $2 AND p.channel_txn_id = $3
      LEFT JOIN payer_bills ON true
 ORDER BY payer_bills.due_date, payer_bills.first_month, payer_bills.bill_id"""
 
-_BALANCE_COLUMNS = ("bill_id", "due_date", "first_month", "principal", "principal_paid", "grace_days",
-                    "late_fee_daily_rate", "frozen_accrual", "accrued_through", "late_fee_paid")
-
-
 async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
     """The payer's account and bills, locked, and the payment already recorded for the channel's
     transaction (``Payer``): one round trip."""
@@ -102,7 +98,7 @@ async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: st
 
 def _payer_bill(row: asyncpg.Record) -> PayerBill:
     return PayerBill(
-        balance=BillBalance(*(row[name] for name in _BALANCE_COLUMNS)),
+        balance=BillBalance.from_mapping(row),
         lines=tuple((programme, month) for programme, month in row["lines"]),
         region=row["bill_region"], status=row["status"], overdue_level=row["overdue_level"],
         programmes=tuple(row["programmes"]), arrears_reported=row["arrears_reported"],
