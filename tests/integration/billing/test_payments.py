@@ -88,6 +88,26 @@ async def test_twenty_concurrent_identical_payments_are_one_payment(billing):
         assert await conn.fetchval("SELECT count(*) FROM vouchers WHERE person_id = $1", person.person_id) == 1
 
 
+async def test_concurrent_payments_of_one_person_each_see_what_the_one_before_paid(billing):
+    person = await an_active_enrolment(billing)
+    await billing_run(billing, "2025-06-25")  # July: 1432.40
+    unionpay = billing.auth("channel", sub="unionpay")
+
+    responses = await asyncio.gather(*[
+        billing.client.post("/v1/payments", json=a_payment(person, "300.00"), headers=unionpay) for _ in range(6)])
+
+    assert [r.status_code for r in responses] == [201] * 6
+    principals = sorted(Decimal(r.json()["applied"][0]["principal"]) for r in responses if r.json()["applied"])
+    credits = sorted(Decimal(r.json()["credit_added"]) for r in responses)
+    assert sum(principals) == Decimal("1432.40")  # the bill, once: no payment applied to a balance already paid
+    assert sum(credits) == Decimal("1800.00") - Decimal("1432.40")
+    [bill] = await bills_of(billing, person)
+    assert (bill["status"], bill["outstanding"]) == ("paid", "0.00")
+    async with billing.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT credit_balance FROM person_accounts WHERE person_id = $1",
+                                   person.person_id) == Decimal("367.60")
+
+
 async def test_partial_payments_go_to_the_oldest_bill_and_an_overpayment_pays_the_next_bill(billing):
     person = await an_active_enrolment(billing)
     await billing_run(billing, "2025-07-25")  # July and August
