@@ -117,11 +117,13 @@ def prepared(make_request, count: int) -> list[PreparedRequest]:
 class Mix:
     """The due-date mix against the platform's ports (one list of replica ports per service)."""
 
-    def __init__(self, ports: dict[str, list[int]], billed: list[uuid.UUID], region: str = "110000") -> None:
+    def __init__(self, ports: dict[str, list[int]], billed: list[uuid.UUID], region: str = "110000",
+                 known_persons: set[uuid.UUID] | None = None) -> None:
         settings = Settings()
         self.ports, self.region, self.secret, self.issuer = ports, region, settings.jwt_secret, settings.jwt_issuer
         self.applied: list[uuid.UUID] = []
         self._id_numbers: set[str] = set()
+        self._known_persons = known_persons or set()  # persons the platform has already (an earlier run's)
         self.billed = billed  # persons with an account and an open bill: reads and payments go to them
         self._channel = self._token("channel", "unionpay")
 
@@ -144,9 +146,11 @@ class Mix:
                 {"json": body, "headers": self._token("resident", str(person))})
 
     def _new_applicant(self) -> str:
-        """A resident ID number not used yet in this run: the same person twice is refused (422),
-        and random numbers collide about once in a thousand applications."""
-        while (id_number := a_resident_id_number()) in self._id_numbers:
+        """A resident ID number not used yet, in this run or by a person the platform knows: the same
+        person twice is refused (422), and random numbers collide about once in a thousand
+        applications (more against a running platform that earlier runs filled)."""
+        while ((id_number := a_resident_id_number()) in self._id_numbers
+               or person_id_for(id_number) in self._known_persons):
             pass
         self._id_numbers.add(id_number)
         return id_number
@@ -275,6 +279,17 @@ async def seed_billed_persons(database_url: str, ports: dict[str, list[int]], co
     return sorted({row["person_id"] for row in rows})
 
 
+async def known_persons(database_url: str) -> set[uuid.UUID]:
+    """The persons enrollment knows already: a running platform keeps earlier runs' applicants."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {row["person_id"] for row in await conn.fetch("SELECT person_id FROM enrollment.persons")}
+    finally:
+        await conn.close()
+
+
 async def wait_for_policies(mix: Mix, timeout_s: float = 60) -> None:
     """Enrollment offers the region's programmes once billing's policies reached it."""
     deadline = time.monotonic() + timeout_s
@@ -328,7 +343,7 @@ async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
     if True:
         database_url = args.database_url or platform.database_url
         billed = await seed_billed_persons(database_url, ports, args.billed)
-        mix = Mix(ports, billed)
+        mix = Mix(ports, billed, known_persons=await known_persons(database_url))
         await wait_for_policies(mix)
         settled = await wait_until_quiet(database_url)
         print(f"the seeding's backlog went through in {settled} s; the load starts now", flush=True)
