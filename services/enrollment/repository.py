@@ -38,14 +38,30 @@ async def save_policy(conn: asyncpg.Connection, policy: Policy, published_by: UU
     )
 
 
+_POLICY_COLUMNS = "region, programme, effective_from, base_floor, base_ceiling, frequencies"
+_REGION_POLICIES = f"SELECT {_POLICY_COLUMNS} FROM policies WHERE region = $1"
+
+
 async def region_policies(conn: asyncpg.Connection, region: str) -> list[Policy]:
     """Every known policy version of ``region`` (a handful of rows per programme)."""
-    rows = await conn.fetch(
-        "SELECT region, programme, effective_from, base_floor, base_ceiling, frequencies "
-        "FROM policies WHERE region = $1",
-        region,
+    return [_policy(*row) for row in await conn.fetch(_REGION_POLICIES, region)]
+
+
+async def lock_person_reading_policies(conn: asyncpg.Connection, person_id: UUID, region: str) -> list[Policy]:
+    """``lock_person`` and ``region_policies`` in one round trip (what an application does first).
+    The policies are not what the lock guards, so reading them in the lock's statement, as of its
+    start, is as good as after it."""
+    row = await conn.fetchrow(
+        f"""SELECT pg_advisory_xact_lock(hashtextextended($2, 7)) AS locked,
+                   ARRAY(SELECT ROW({_POLICY_COLUMNS}) FROM policies WHERE region = $1) AS policies""",
+        region, _person_lock_key(person_id),
     )
-    return [Policy(**{**dict(row), "frequencies": tuple(row["frequencies"])}) for row in rows]
+    return [_policy(*policy) for policy in row["policies"]]
+
+
+def _policy(region: str, programme: str, effective_from: date, base_floor: Decimal | None,
+            base_ceiling: Decimal | None, frequencies: list[str]) -> Policy:
+    return Policy(region, programme, effective_from, base_floor, base_ceiling, tuple(frequencies))
 
 
 # --- persons -----------------------------------------------------------------------------
@@ -53,7 +69,11 @@ async def region_policies(conn: asyncpg.Connection, region: str) -> list[Policy]
 
 async def lock_person(conn: asyncpg.Connection, person_id: UUID) -> None:
     """Serialise the transactions that decide about one person (two applications at once)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"enrollment.person.{person_id}")
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", _person_lock_key(person_id))
+
+
+def _person_lock_key(person_id: UUID) -> str:
+    return f"enrollment.person.{person_id}"
 
 
 async def person_exists(conn: asyncpg.Connection, person_id: UUID) -> bool:

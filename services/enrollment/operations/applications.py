@@ -64,11 +64,12 @@ async def _assess(
     conn: asyncpg.Connection, form: ApplicationForm, applicant: Applicant | None, violations: list[Violation],
     today: date,
 ) -> tuple[Applicant | None, list[Violation]]:
-    policies = policies_for_application(await repository.region_policies(conn, form.region), today)
-    record = None
-    if applicant is not None:
-        await repository.lock_person(conn, applicant.person_id)
+    if applicant is None:
+        versions, record = await repository.region_policies(conn, form.region), None
+    else:  # the person's lock first, then what is on record about them
+        versions = await repository.lock_person_reading_policies(conn, applicant.person_id, form.region)
         record = await repository.person_record(conn, applicant.person_id)
+    policies = policies_for_application(versions, today)
     return assess_application(form, applicant, violations, policies=policies, record=record, today=today)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -62,6 +63,15 @@ async def test_verified_documents_activate_one_enrolment_per_programme(enrollmen
     assert seen["history"][0]["cause"]["request"].startswith("POST /v1/applications by resident")
     assert {e["programme"]: e["status"] for e in seen["enrollments"]} == {
         "pension": "active", "medical_employee": "active"}
+
+
+async def test_of_applications_sent_at_once_by_one_person_for_one_programme_only_one_is_accepted(enrollment):
+    resident = Resident()
+
+    responses = await asyncio.gather(*[enrollment.apply(resident) for _ in range(20)])
+
+    assert sorted(r.status_code for r in responses) == [202] + [422] * 19
+    assert len(await enrollment.emitted(resident.person_id, "ApplicationSubmitted")) == 1
 
 
 async def test_the_same_verification_twice_activates_nothing_twice(enrollment):
