@@ -50,9 +50,7 @@ class Rehearsal(UnitsOfWork):
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         async with self._turn, self.conn.transaction():
-            unit = UnitOfWork(self.conn, self.outbox)
-            unit.close()
-            yield unit
+            yield self._reading(self.conn)
 
     lookup = read  # on the rehearsal's connection: it sees what the rehearsal wrote
 

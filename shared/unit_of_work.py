@@ -8,9 +8,9 @@ emitted for a change that is rolled back, and no code outside this kernel builds
 envelope by hand.
 
 ``UnitsOfWork`` opens units on the service's pool (and lookups of one statement on its read-only
-pool); operations are given one. The inbox
-consumer opens the unit of each consumed event itself (``UnitOfWork.inside``), in the
-transaction that also records the event in the inbox, and hands it to the handler.
+pool); operations are given one. The inbox consumer opens the unit of each consumed event itself
+(``UnitOfWork.inside``), in the transaction that also records the event in the inbox, and hands
+it to the handler.
 
 Whoever owns the transaction counts the business figures of the events once it has committed
 (``shared/business_metrics.py``): ``UnitsOfWork.begin`` here, the inbox consumer for handlers.
@@ -149,9 +149,7 @@ class UnitsOfWork:
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """A read-only transaction: one consistent view for a query; emitting is refused."""
         async with self.pool.acquire() as conn, conn.transaction(readonly=True):
-            unit = UnitOfWork(conn, self.outbox)
-            unit.close()
-            yield unit
+            yield self._reading(conn)
 
     @asynccontextmanager
     async def lookup(self) -> AsyncIterator[UnitOfWork]:
@@ -163,9 +161,13 @@ class UnitsOfWork:
                 yield unit
             return
         async with self.readers.acquire() as conn:
-            unit = UnitOfWork(conn, self.outbox)
-            unit.close()
-            yield unit
+            yield self._reading(conn)
+
+    def _reading(self, conn: asyncpg.Connection) -> UnitOfWork:
+        """A unit on ``conn`` that only reads: emitting is refused."""
+        unit = UnitOfWork(conn, self.outbox)
+        unit.close()
+        return unit
 
     @asynccontextmanager
     async def exclusive(self, job: str) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from services.billing.domain.late_fee import accrual, is_overdue, late_fee_to_date
+from services.billing.domain.late_fee import ArrearsBill, accrual, is_overdue, late_fee_to_date
 from shared.money import CENT
 
 ZERO = Decimal("0.00")
@@ -18,6 +18,15 @@ UNPAID = ("open", "overdue")
 """The statuses of a bill that still asks for money."""
 SETTLED = ("paid", "missed", "cancelled")
 """The statuses of a bill that asks for nothing more."""
+
+
+def arrears_bill(person_id: UUID, region: str, bill_id: UUID, programmes: Iterable[str], status: str,
+                 overdue_level: int, arrears_reported: bool) -> ArrearsBill | None:
+    """The bill as one of its person's arrears — it reached an overdue level and is still overdue,
+    or was settled since and not announced yet — or None if it is not one."""
+    if overdue_level < 1 or not (status == "overdue" or (status in SETTLED and not arrears_reported)):
+        return None
+    return ArrearsBill(person_id, region, bill_id, list(programmes), still_overdue=status == "overdue")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import Any
 
 from services.billing.domain.late_fee import ArrearsBill, settled_arrears
 from services.billing.domain.payments import (
-    SETTLED,
     Allocation,
     allocate,
+    arrears_bill,
     open_bill,
     paid_before_cover,
     payment_problems,
@@ -139,15 +139,12 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
 
 def _arrears_after(account: repo.Account, bills: list[repo.PayerBill], paid_in_full: set[uuid.UUID]
                    ) -> list[ArrearsBill]:
-    """The payer's bills of arrears once the payment is applied — still overdue, or settled (now
-    or before) and not announced — as ``overdue.arrears_bills`` would read them after it."""
-    arrears = []
-    for bill in bills:
-        status = "paid" if bill.balance.bill_id in paid_in_full else bill.status
-        if bill.overdue_level >= 1 and (status == "overdue" or (status in SETTLED and not bill.arrears_reported)):
-            arrears.append(ArrearsBill(account.person_id, bill.region, bill.balance.bill_id, list(bill.programmes),
-                                       still_overdue=status == "overdue"))
-    return arrears
+    """The payer's bills of arrears once the payment is applied, as ``overdue.arrears_bills`` would
+    read them after it."""
+    found = (arrears_bill(account.person_id, bill.region, bill.balance.bill_id, bill.programmes,
+                          "paid" if bill.balance.bill_id in paid_in_full else bill.status, bill.overdue_level,
+                          bill.arrears_reported) for bill in bills)
+    return [bill for bill in found if bill is not None]
 
 
 def _voucher(settings: BillingSettings, account: repo.Account, payment_id: uuid.UUID, voucher_no: str,

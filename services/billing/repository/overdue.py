@@ -92,13 +92,18 @@ async def escalate(
     return [Escalation(**dict(row)) for row in rows]
 
 
+# a bill of arrears settled (paid, missed, cancelled) and not announced yet, once it reached a level
+SETTLED_UNANNOUNCED = ("overdue_level >= 1 AND status IN ('paid', 'missed', 'cancelled') "
+                       "AND arrears_reported_at IS NULL")
+
+
 async def arrears_bills(conn: asyncpg.Connection, persons: list[uuid.UUID]) -> list[ArrearsBill]:
     """The persons' bills that were overdue: still overdue, or settled but not announced yet."""
     rows = await conn.fetch(
-        """SELECT person_id, region, bill_id, programmes, status = 'overdue' AS still_overdue
-           FROM bills
-           WHERE person_id = ANY($1::uuid[]) AND overdue_level >= 1
-             AND (status = 'overdue' OR (status IN ('paid', 'missed', 'cancelled') AND arrears_reported_at IS NULL))""",
+        f"""SELECT person_id, region, bill_id, programmes, status = 'overdue' AS still_overdue
+            FROM bills
+            WHERE person_id = ANY($1::uuid[])
+              AND ((overdue_level >= 1 AND status = 'overdue') OR ({SETTLED_UNANNOUNCED}))""",
         persons,
     )
     return [ArrearsBill(**dict(row)) for row in rows]

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.billing.domain.payments import UNPAID, BillBalance
+from services.billing.repository.overdue import SETTLED_UNANNOUNCED
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,13 @@ payer_bills AS (
                  WHERE l.bill_id = b.bill_id AND NOT l.voided ORDER BY l.month, l.programme) AS lines
     FROM bills b
     WHERE b.person_id = $1 AND (SELECT true FROM account)
-      AND (b.status IN ('open', 'overdue')
-           OR (b.overdue_level >= 1 AND b.status IN ('paid', 'missed', 'cancelled') AND b.arrears_reported_at IS NULL))
+      AND (b.status IN ('open', 'overdue') OR ({SETTLED_UNANNOUNCED}))
     FOR NO KEY UPDATE OF b)
 SELECT account.*, p.person_id AS paid_by, p.amount AS paid_amount, p.result AS paid_result, payer_bills.*
 FROM account LEFT JOIN payments p ON p.channel = $2 AND p.channel_txn_id = $3
      LEFT JOIN payer_bills ON true
 ORDER BY payer_bills.due_date, payer_bills.first_month, payer_bills.bill_id"""
+
 
 async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
     """The payer's account and bills, locked, and the payment already recorded for the channel's

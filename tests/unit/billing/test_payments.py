@@ -10,6 +10,7 @@ from services.billing.domain.payments import (
     BillBalance,
     OpenBill,
     allocate,
+    arrears_bill,
     open_bill,
     paid_before_cover,
     payment_problems,
@@ -188,3 +189,15 @@ def test_a_payment_cannot_be_dated_long_before_the_cover_began():
         ("body.paid_at", "a payment cannot be dated before 2025-05-01 (cover begins 2025-07)")]
     assert paid_before_cover(date(1, 1, 1), date(2025, 7, 1))[0][0] == "body.paid_at"
     assert paid_before_cover(date(1, 1, 1), None) == []  # no enrolment known: nothing to compare with
+
+
+@pytest.mark.parametrize(("status", "level", "reported", "still_overdue"), [
+    ("overdue", 1, False, True), ("paid", 30, False, False), ("cancelled", 1, False, False),
+    ("missed", 90, False, False), ("paid", 30, True, None), ("overdue", 0, False, None), ("open", 0, False, None),
+    ("paid", 0, False, None),
+])
+def test_a_bill_is_one_of_the_arrears_once_overdue_until_its_settlement_is_announced(status, level, reported,
+                                                                                      still_overdue):
+    bill = arrears_bill(uuid.uuid4(), "110000", uuid.uuid4(), ("pension",), status, level, reported)
+
+    assert (bill.still_overdue if bill else None) == still_overdue
