@@ -39,16 +39,22 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.http_client import Connections, PreparedRequest, ProtocolError, prepare  # noqa: E402
+from bench.process_cpu import CpuMeter, busy_share, cost_per_request  # noqa: E402
 from shared.auth import mint_token  # noqa: E402
 from shared.identity import person_id_for  # noqa: E402
 from shared.periods import now_utc  # noqa: E402
+from shared.runtime import tune_garbage_collection  # noqa: E402
 from shared.settings import SERVICE_NAMES, Settings  # noqa: E402
 from tooling.devstack import EmbeddedPostgres, free_port, wait_for_port  # noqa: E402
 from tooling.journey import a_resident_id_number  # noqa: E402
+from tooling.launcher import Platform, service_of  # noqa: E402
 
 # share of each kind of request in the mix (applications and payments at the same rate)
 MIX = (("POST /v1/applications", 0.35), ("POST /v1/payments", 0.35), ("GET bills", 0.15),
        ("GET statement", 0.15))
+# ``--only KIND``: one kind of request alone, to say what each costs
+KINDS = {"applications": "POST /v1/applications", "payments": "POST /v1/payments", "bills": "GET bills",
+         "statements": "GET statement"}
 
 
 @dataclass
@@ -73,12 +79,20 @@ def _pct(values: list[float], pct: int) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 1)
 
 
-async def open_model(rate: float, timeout_s: float, requests: list[PreparedRequest]) -> tuple[dict, float]:
-    """Send ``requests[i]`` at ``start + i / rate``; returns per-route figures and the sending time."""
+WARMUP = "(warm-up, all routes)"
+
+
+async def open_model(rate: float, timeout_s: float, requests: list[PreparedRequest],
+                     warmup: int = 0) -> tuple[dict, float]:
+    """Send ``requests[i]`` at ``start + i / rate``; returns per-route figures and the sending time.
+
+    The first ``warmup`` requests are sent the same way but counted apart, under WARMUP: the
+    measured ones then meet servers whose pools, connections and caches a steady stream keeps
+    open, and the generator's own connections already made."""
     routes: dict[str, Route] = defaultdict(Route)
     connections = Connections()
 
-    async def one(request: PreparedRequest) -> None:
+    async def one(request: PreparedRequest, route: str) -> None:
         sent = time.perf_counter()
         try:
             code = await asyncio.wait_for(connections.send(request), timeout_s)
@@ -86,8 +100,8 @@ async def open_model(rate: float, timeout_s: float, requests: list[PreparedReque
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ProtocolError,
                 ValueError) as error:
             status = type(error).__name__
-        routes[request.route].latencies_ms.append((time.perf_counter() - sent) * 1000)
-        routes[request.route].statuses[status] += 1
+        routes[route].latencies_ms.append((time.perf_counter() - sent) * 1000)
+        routes[route].statuses[status] += 1
 
     tasks = []
     start = time.perf_counter()
@@ -96,12 +110,13 @@ async def open_model(rate: float, timeout_s: float, requests: list[PreparedReque
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(request)))
-        sending = time.perf_counter() - start
+            tasks.append(asyncio.create_task(one(request, WARMUP if i < warmup else request.route)))
+        sending = time.perf_counter() - start - warmup / rate
         await asyncio.wait(tasks, timeout=timeout_s + 5)
     finally:
         connections.close()
-    return {name: route.summary(sending) for name, route in sorted(routes.items())}, sending
+    return {name: route.summary(warmup / rate if name == WARMUP else sending)
+            for name, route in sorted(routes.items())}, sending
 
 
 def prepared(make_request, count: int) -> list[PreparedRequest]:
@@ -118,8 +133,9 @@ class Mix:
     """The due-date mix against the platform's ports (one list of replica ports per service)."""
 
     def __init__(self, ports: dict[str, list[int]], billed: list[uuid.UUID], region: str = "110000",
-                 known_persons: set[uuid.UUID] | None = None) -> None:
+                 known_persons: set[uuid.UUID] | None = None, only: str | None = None) -> None:
         settings = Settings()
+        self.only = only  # one of KINDS' values, or the whole mix
         self.ports, self.region, self.secret, self.issuer = ports, region, settings.jwt_secret, settings.jwt_issuer
         self.applied: list[uuid.UUID] = []
         self._id_numbers: set[str] = set()
@@ -156,13 +172,7 @@ class Mix:
         return id_number
 
     def __call__(self, i: int):
-        fraction, acc = (i * 0.6180339887) % 1.0, 0.0
-        kind = MIX[-1][0]
-        for name, share in MIX:
-            acc += share
-            if fraction < acc:
-                kind = name
-                break
+        kind = self.only or self._kind_in_mix(i)
         if kind == "POST /v1/applications" or not self.billed:
             return self.application(i)
         person = self.billed[i % len(self.billed)]
@@ -172,6 +182,16 @@ class Mix:
             return (kind, "POST", self._url("billing", "/v1/payments", i), {"json": body, "headers": self._channel})
         path = f"/v1/persons/{person}/bills" if kind == "GET bills" else f"/v1/persons/{person}/statement"
         return (kind, "GET", self._url("billing", path, i), {"headers": self._token("resident", str(person))})
+
+    @staticmethod
+    def _kind_in_mix(i: int) -> str:
+        """The kind of request ``i``: spread evenly over the run in MIX's shares."""
+        fraction, acc = (i * 0.6180339887) % 1.0, 0.0
+        for name, share in MIX:
+            acc += share
+            if fraction < acc:
+                return name
+        return MIX[-1][0]
 
 
 BASELINE_APP = textwrap.dedent('''
@@ -200,7 +220,7 @@ BASELINE_APP = textwrap.dedent('''
 ''')
 
 
-async def baseline(rate: float, duration_s: float, timeout_s: float, database_url: str) -> dict:
+async def baseline(rate: float, duration_s: float, timeout_s: float, database_url: str, warmup_s: float = 0) -> dict:
     """The bare FastAPI + asyncpg insert at the applications' rate, one uvicorn process."""
     work = Path(tempfile.mkdtemp(prefix="shebao-http-baseline-"))
     (work / "baseline_app.py").write_text(BASELINE_APP)
@@ -214,8 +234,8 @@ async def baseline(rate: float, duration_s: float, timeout_s: float, database_ur
         wait_for_port(port, 60, server)
         body = {"name": "Li Hua", "programmes": ["pension"], "declared_base": "7162.00"}
         requests = prepared(lambda i: ("baseline POST", "POST", f"http://127.0.0.1:{port}/v1/applications",
-                                       {"json": body}), int(rate * duration_s))
-        figures, _ = await open_model(rate, timeout_s, requests)
+                                       {"json": body}), int(rate * (warmup_s + duration_s)))
+        figures, _ = await open_model(rate, timeout_s, requests, int(rate * warmup_s))
         return figures["baseline POST"]
     finally:
         server.terminate()
@@ -228,10 +248,8 @@ async def baseline(rate: float, duration_s: float, timeout_s: float, database_ur
 
 
 def start_platform(replicas: int):
-    from tooling.launcher import Platform
-
     state = Path(tempfile.mkdtemp(prefix="shebao-http-load-"))
-    platform = Platform(state_dir=state, durable=False, replicas=replicas,
+    platform = Platform(state_dir=state, durable=False, replicas=replicas, output_dir=state / "logs",
                         ports={service: free_port() for service in SERVICE_NAMES},
                         replica_ports={s: [free_port() for _ in range(replicas - 1)] for s in SERVICE_NAMES})
     platform.start_infrastructure()
@@ -307,13 +325,29 @@ def print_table(result: dict) -> None:
     print(f"\nHTTP load, offered {result['rate']}/s for {result['duration_s']} s, "
           f"{result['replicas']} replica(s) per service")
     print(f"{'route':<24}{'sent':>7}{'ok':>7}{'err':>6}{'ok/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    for name, row in {**result["routes"], "baseline POST (bare)": result.get("baseline") or {}}.items():
+    rows = {**result["routes"], "baseline POST (bare)": result.get("baseline") or {},
+            f"warm-up ({result.get('warmup_s', 0)} s)": result.get("warmup") or {}}
+    for name, row in rows.items():
         if row:
             print(f"{name:<24}{row['requests']:>7}{row['ok']:>7}{row['errors']:>6}{row['achieved_per_s']:>8}"
                   f"{row['p50_ms']!s:>9}{row['p95_ms']!s:>9}{row['p99_ms']!s:>9}")
     for name, row in result["routes"].items():
         if row["errors"]:
             print(f"  {name}: {row['statuses']}")
+    if result.get("cpu"):
+        print_cpu(result["cpu"])
+
+
+def print_cpu(cpu: dict) -> None:
+    print(f"\nCPU from /proc over {cpu['seconds']} s (the load and {cpu['drain_s']} s of draining), "
+          f"{cpu['requests']} requests")
+    print(f"{'process':<16}{'idle core %':>12}{'loaded core %':>15}{'ms a request':>14}")
+    for group, cost in cpu["ms_per_request"].items():
+        print(f"{group:<16}{cpu['idle_core_share'][group] * 100:>12.1f}{cpu['core_share'][group] * 100:>15.1f}"
+              f"{cost:>14.2f}")
+    print(f"{'platform':<16}{'':>12}{sum(cpu['core_share'].values()) * 100:>15.1f}"
+          f"{cpu['platform_ms_per_request']:>14.2f}")
+    print(f"{'generator':<16}{'':>12}{cpu['generator_core_share'] * 100:>15.1f}")
 
 
 QUIET_CHECK = " + ".join(
@@ -339,32 +373,99 @@ async def wait_until_quiet(database_url: str, timeout_s: float = 180) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def platform_meter(platform) -> CpuMeter | None:
+    """A CPU meter over the platform the bench started: each service's replicas, PostgreSQL (the
+    postmaster and its backends), the broker. None against a running platform (``--ports``)."""
+    if platform is None:
+        return None
+    groups: dict[str, list[int]] = defaultdict(list)
+    for instance, process in platform.processes.items():
+        groups[service_of(instance)].append(process.pid)
+    for name, part in (("postgres", platform.postgres), ("broker", platform.broker)):
+        if part is not None and part.process is not None:
+            groups[name].append(part.process.pid)
+    return CpuMeter(dict(groups))
+
+
+async def idle_share(meter: CpuMeter, seconds: float = 5.0) -> dict[str, float]:
+    """What the quiet platform keeps busy (relays, consumers and the broker polling)."""
+    before = meter.read()
+    await asyncio.sleep(seconds)
+    return busy_share(before, meter.read())
+
+
+async def measure_cpu(meter: CpuMeter, database_url: str, load) -> tuple[dict, dict]:
+    """Run ``load`` and wait until what it set off downstream has gone through; returns the load's
+    result and the CPU figures: per group the share of a core while loaded and draining, and the
+    milliseconds a request cost with the idle share taken off."""
+    idle = await idle_share(meter)
+    before, started_cpu = meter.read(), time.process_time()
+    result = await load()
+    drained = await wait_until_quiet(database_url)
+    after = meter.read()
+    requests = sum(route["requests"] for route in result[0].values())
+    cost = cost_per_request(idle, before, after, requests)
+    cpu = {"seconds": round(after.at - before.at, 1), "drain_s": drained, "requests": requests,
+           "idle_core_share": {g: round(v, 3) for g, v in idle.items()},
+           "core_share": {g: round(v, 3) for g, v in busy_share(before, after).items()},
+           "ms_per_request": {g: round(v, 2) for g, v in cost.items()},
+           "platform_ms_per_request": round(sum(cost.values()), 2),
+           "generator_core_share": round((time.process_time() - started_cpu) / (after.at - before.at), 3)}
+    return result, cpu
+
+
 async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
-    if True:
-        database_url = args.database_url or platform.database_url
-        billed = await seed_billed_persons(database_url, ports, args.billed)
-        mix = Mix(ports, billed, known_persons=await known_persons(database_url))
-        await wait_for_policies(mix)
-        settled = await wait_until_quiet(database_url)
-        print(f"the seeding's backlog went through in {settled} s; the load starts now", flush=True)
-        routes, sending = await open_model(args.rate, args.timeout, prepared(mix, int(args.rate * args.duration)))
-        result = {"rate": args.rate, "duration_s": args.duration, "sending_s": round(sending, 2), "settled_s": settled,
-                  "replicas": args.replicas, "routes": routes}
-        if not args.no_baseline:
-            if platform is not None:
-                database_url = platform.database_url
-                result["baseline"] = await baseline(args.rate * 0.35, args.duration, args.timeout, database_url)
-            else:
-                pg_root = Path(tempfile.mkdtemp(prefix="shebao-http-pg-"))
-                pg = EmbeddedPostgres(pg_root / "pg", durable=False)
-                pg.start()
-                try:
-                    result["baseline"] = await baseline(args.rate * 0.35, args.duration, args.timeout,
-                                                        pg.url("postgres"))
-                finally:
-                    pg.stop()
-                    shutil.rmtree(pg_root, ignore_errors=True)
-        return result
+    database_url = args.database_url or platform.database_url
+    billed = await seed_billed_persons(database_url, ports, args.billed)
+    mix = Mix(ports, billed, known_persons=await known_persons(database_url), only=KINDS.get(args.only))
+    await wait_for_policies(mix)
+    settled = await wait_until_quiet(database_url)
+    print(f"the seeding's backlog went through in {settled} s; the load starts now", flush=True)
+    warmup = int(args.rate * args.warmup)
+    requests = prepared(mix, warmup + int(args.rate * args.duration))
+    # the generator's own collections out of the measurement: a full one over the prepared requests
+    # took 187 ms here, and every request in flight looked that much slower
+    tune_garbage_collection(Settings().gc_young_threshold)
+
+    async def load():
+        return await open_model(args.rate, args.timeout, requests, warmup)
+
+    meter = platform_meter(platform)
+    cpu = None
+    if meter is not None and meter.available:
+        (routes, sending), cpu = await measure_cpu(meter, database_url, load)
+    else:
+        routes, sending = await load()
+    result = {"rate": args.rate, "duration_s": args.duration, "warmup_s": args.warmup, "sending_s": round(sending, 2),
+              "settled_s": settled, "replicas": args.replicas, "mix": args.only or "due date",
+              "warmup": routes.pop(WARMUP, None), "routes": routes, "cpu": cpu}
+    if not args.no_baseline:
+        result["baseline"] = await run_baseline(args, platform)
+    return result
+
+
+async def run_baseline(args, platform) -> dict:
+    """The bare insert at the applications' share of the rate, on the bench's PostgreSQL or a
+    throw-away one (against a running platform its database is not ours to add tables to)."""
+    if platform is not None:
+        return await baseline(args.rate * 0.35, args.duration, args.timeout, platform.database_url, args.warmup)
+    pg_root = Path(tempfile.mkdtemp(prefix="shebao-http-pg-"))
+    pg = EmbeddedPostgres(pg_root / "pg", durable=False)
+    pg.start()
+    try:
+        return await baseline(args.rate * 0.35, args.duration, args.timeout, pg.url("postgres"), args.warmup)
+    finally:
+        pg.stop()
+        shutil.rmtree(pg_root, ignore_errors=True)
+
+
+def keep_logs_if_failed(platform: Platform, result: dict | None) -> None:
+    """The services' output is kept (and its place printed) when the run failed or a request did."""
+    failed = result is None or any(row["errors"] for row in result["routes"].values())
+    if failed and platform.output_dir is not None and platform.output_dir.exists():
+        kept = Path(tempfile.mkdtemp(prefix="shebao-http-load-logs-"))
+        shutil.copytree(platform.output_dir, kept, dirs_exist_ok=True)
+        print(f"the services' output: {kept}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,16 +473,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second, all routes together")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending (bounded)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of the same load sent first and counted apart (0: none)")
     parser.add_argument("--replicas", type=int, default=1, help="replicas per service of the platform started")
     parser.add_argument("--ports", help="a running platform: enrollment,documents,billing,notifications ports"
                                         " (replicas joined by +), e.g. 8101,8102,8103+8203,8104")
     parser.add_argument("--database-url", help="the running platform's database (with --ports), for seeding")
     parser.add_argument("--billed", type=int, default=500, help="persons seeded with a bill to read and pay")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--only", choices=sorted(KINDS), help="send this kind of request alone, not the mix (to"
+                                                             " read what each costs in CPU)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if not 0 < args.duration <= 600 or not 0 < args.rate <= 5000:
-        parser.error("--duration must be in (0, 600] and --rate in (0, 5000]")
+    if not 0 < args.duration <= 600 or not 0 < args.rate <= 5000 or not 0 <= args.warmup <= 60:
+        parser.error("--duration must be in (0, 600], --rate in (0, 5000] and --warmup in [0, 60]")
     platform = None
     if args.ports and not args.database_url:
         parser.error("--ports needs --database-url (the persons who read and pay are seeded there)")
@@ -391,12 +496,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         platform = start_platform(args.replicas)
         ports = {s: platform.http_ports(s) for s in SERVICE_NAMES}
+    result = None
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # the generator's own share of the cores
             result = runner.run(main_async(args, platform, ports))
     finally:
         if platform is not None:
             platform.stop()
+            keep_logs_if_failed(platform, result)
             shutil.rmtree(platform.state_dir, ignore_errors=True)
     result["measured_at"] = now_utc().isoformat()
     print_table(result)

@@ -93,6 +93,9 @@ class Platform:
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # each service's output to <output_dir>/<instance>.log instead of echoed (a load generator
+    # sharing the process would otherwise spend its time printing the services' lines)
+    output_dir: Path | None = None
 
     def start_infrastructure(self) -> None:
         """Start (or reach) PostgreSQL and Kafka, create topics, apply all migrations."""
@@ -184,14 +187,19 @@ class Platform:
 
     def start_service(self, service: str, replica: int = 1) -> subprocess.Popen:
         """Start one replica of a service as its own process, its output echoed behind its
-        prefix (``billing``, ``billing.2``, …: the key of ``processes``)."""
+        prefix (``billing``, ``billing.2``, …: the key of ``processes``) or, with ``output_dir``,
+        written to ``<output_dir>/<prefix>.log``."""
         name = instance_name(service, replica)
-        process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"], env=self.service_env(service, replica),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            cwd=SERVICES_DIR.parent,
-        )
-        threading.Thread(target=_echo, args=(name, process), daemon=True).start()
+        command, env = [sys.executable, "-m", f"services.{service}"], self.service_env(service, replica)
+        if self.output_dir is None:
+            process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                       bufsize=1, cwd=SERVICES_DIR.parent)
+            threading.Thread(target=_echo, args=(name, process), daemon=True).start()
+        else:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.output_dir / f"{name}.log", "ab") as output:
+                process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                           cwd=SERVICES_DIR.parent)
         self.processes[name] = process
         return process
 
