@@ -1,7 +1,8 @@
 """``make bench``: every benchmark in one run, its output printed as it goes, and every figure
 written to one JSON file (default ``bench/results/latest.json``) with the date, the machine
 and the command of each: the event path (``pipeline.py``, 20k, 100k and 1M events), the billing
-run (``billing_run.py``) and the HTTP load (``http_load.py``, with its bare baseline).
+run (``billing_run.py``) and the HTTP load (``http_load.py``, with its bare baseline, then each
+kind of request alone for what it costs in CPU).
 
 Figures on a shared 2-core machine are noisy: compare the runs side by side, and run it again.
 Usage: python bench/run_all.py [--json FILE] [--quick]
@@ -34,6 +35,9 @@ def benches(quick: bool) -> list[tuple[str, list[str]]]:
         ("http load 200/s", ["http_load.py", "--rate", "200", "--duration", "5" if quick else "20"]),
         # issue 13's aim: 200 applications/s and as many payments (35 % each of all routes)
         ("http load 571/s", ["http_load.py", "--rate", "571", "--duration", "5" if quick else "20"]),
+        # what each kind of request costs in CPU, one kind at a time
+        *((f"http cost {kind}", ["http_load.py", "--only", kind, "--rate", "100", "--duration", "5" if quick else "12",
+                                 "--no-baseline"]) for kind in ("applications", "payments", "bills", "statements")),
     ]
 
 
