@@ -8,11 +8,15 @@ and statements (GET), and a payment channel posting payments (POST /v1/payments)
 
 Without ``--ports`` it starts its own platform (the launcher's, on a throw-away embedded
 PostgreSQL and broker, fsync off); with ``--ports`` it drives a running ``make run``.
-Prints per-route p50/p95/p99, errors (by status) and the achieved rate; ``--json FILE`` writes
-them. Bounded: ``--duration`` seconds of sending, then at most ``--timeout`` for answers.
-Never fails on a time. Figures on a shared 2-core machine are noisy: run it 3 times.
+The first ``--warmup`` seconds of the load are counted apart. Prints per-route p50/p95/p99,
+errors (by status) and the achieved rate, and, with its own platform, each process's CPU
+(``bench/process_cpu.py``) and what a request cost; ``--only KIND`` sends one kind of request
+alone; ``--json FILE`` writes the figures. Bounded: ``--warmup`` + ``--duration`` seconds of
+sending, then at most ``--timeout`` for answers. Never fails on a time. Figures on a shared
+2-core machine are noisy: run it 3 times.
 
-Usage: python bench/http_load.py [--rate 200] [--duration 20] [--replicas 1] [--json FILE]
+Usage: python bench/http_load.py [--rate 200] [--duration 20] [--warmup 3] [--only KIND]
+                                 [--replicas 1] [--json FILE]
 """
 
 from __future__ import annotations
