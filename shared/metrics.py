@@ -61,6 +61,12 @@ JOB_LAST_SUCCESS = Gauge(
     "shebao_job_last_success_timestamp_seconds", "When a periodic job last finished without an error",
     ["service", "job"],
 )
+EVENT_LOOP_LAG = Histogram(
+    "shebao_event_loop_lag_seconds",
+    "How late the event loop woke a task that slept a tenth of a second: the time it spent on other"
+    " work first. High while the database pool sits idle: the process wants more CPU than it gets",
+    ["service"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
 REFRESH_FAILURES = Counter(
     "shebao_metrics_refresh_failures_total", "Gauges that could not be refreshed for a scrape, by source",
     ["service", "source"],

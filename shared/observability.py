@@ -7,7 +7,10 @@
   dead-letter depth. Each source has a time limit; one that fails keeps its last values and
   counts ``shebao_metrics_refresh_failures_total{source}``, and the scrape still answers;
 - ``record_readiness`` and ``observed_job``: readiness gauges, and each periodic job's runs and
-  the time of its last success (the handle of the "billing run overdue" alert).
+  the time of its last success (the handle of the "billing run overdue" alert);
+- ``watch_event_loop``: how late the event loop wakes a sleeping task
+  (``shebao_event_loop_lag_seconds``): every request, consumer batch and relay pass of the process
+  takes its turns on that one loop, so when it lags they all wait, whatever the database does.
 """
 
 from __future__ import annotations
@@ -93,3 +96,17 @@ async def observed_job(service: str, job: str, run: Awaitable[None]) -> None:
         raise
     metrics.JOB_RUNS.labels(service, job, "succeeded").inc()
     metrics.JOB_LAST_SUCCESS.labels(service, job).set(time.time())
+
+
+EVENT_LOOP_PROBE_S = 0.1
+
+
+async def watch_event_loop(service: str, interval_s: float = EVENT_LOOP_PROBE_S) -> None:
+    """Sleep ``interval_s`` again and again, and observe how much later than asked the loop woke
+    this task up (until cancelled)."""
+    loop = asyncio.get_running_loop()
+    lag = metrics.EVENT_LOOP_LAG.labels(service)
+    while True:
+        asleep_at = loop.time()
+        await asyncio.sleep(interval_s)
+        lag.observe(max(0.0, loop.time() - asleep_at - interval_s))

@@ -122,6 +122,7 @@ class ServiceRuntime:
         await self.producer.start()
         self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer, self.tracer)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self._tasks.append(asyncio.create_task(observability.watch_event_loop(self.name), name="event-loop-watch"))
         self.broker = KafkaBroker(settings.kafka_bootstrap_servers, security=faststream_security(settings),
                                   graceful_timeout=15.0, logger=None)
         if self.definition.handlers:

@@ -4,15 +4,17 @@ Kafka headers and log lines, label values kept bounded, and the region on every 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.business_metrics import OTHER, BoundedLabel
 from shared.metrics import exposition, observe_times
+from shared.observability import watch_event_loop
 from shared.tracing import (
     CarriedTraceContext,
     KernelTracer,
@@ -186,3 +188,25 @@ def test_observing_a_value_many_times_at_once_is_observing_it_each_time(value):
     assert expected[("handler_seconds_count", (("service", "billing"),))] == 7
     # the sum may differ in its last bit (one product against seven additions)
     assert samples(lambda child: observe_times(child, value, 7)) == pytest.approx(expected)
+
+
+# --- the event loop's lag -----------------------------------------------------------------------
+
+def _lag(service: str) -> tuple[float, float]:
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(f"shebao_event_loop_lag_seconds_{name}", {"service": service}) or 0.0
+    return sample("sum"), sample("count")
+
+
+async def test_the_loop_watch_observes_how_long_other_work_kept_the_loop():
+    watch = asyncio.create_task(watch_event_loop("loop-watch-test", interval_s=0.02))
+    await asyncio.sleep(0.1)
+    quiet_sum, quiet_count = _lag("loop-watch-test")
+    time.sleep(0.3)  # work that keeps the loop: the watch wakes up late, by about that much
+    await asyncio.sleep(0.05)
+    watch.cancel()
+    busy_sum, busy_count = _lag("loop-watch-test")
+
+    assert quiet_count >= 1
+    assert busy_count > quiet_count
+    assert busy_sum - quiet_sum >= 0.25
