@@ -253,3 +253,47 @@ async def test_the_pool_gives_a_connection_back_without_a_reset_round_trip(units
         assert await conn.fetchval("SELECT current_setting('application_name')") == "kept-as-left"
         assert not conn.is_in_transaction()
     assert await changes(units) == 0
+
+
+# --- events carried by the unit's last write ---------------------------------------------------
+
+async def test_a_statement_carrying_the_events_writes_them_with_its_change(units):
+    first, second = a_payload(), a_payload()
+    change = uuid.uuid4()
+
+    async with units.begin() as uow:
+        one = uow.emit(first, subject=first.application_id, region="110000")
+        two = uow.emit(second, subject=second.application_id, region="310000")
+        inserted = await uow.carrying_events().fetchval(
+            "WITH added AS (INSERT INTO changes VALUES ($1) RETURNING id) SELECT id FROM added", change)
+        # in the statement itself: nothing is left for the commit, and the rows are there before it
+        assert uow.emitted == [] and [e.id for e in uow.written] == [one.id, two.id]
+        in_transaction = await uow.conn.fetch("SELECT event_id FROM outbox ORDER BY seq")
+        later = uow.emit(a_payload(), subject="later", region="110000")  # written at commit
+
+    assert inserted == change
+    assert [row["event_id"] for row in in_transaction] == [one.id, two.id]
+    rows = await outbox_rows(units)
+    assert [row["event_id"] for row in rows] == [one.id, two.id, later.id]
+    assert rows[0]["partition_key"] == str(first.person_id)
+    assert json.loads(bytes(rows[1]["envelope"]))["region"] == "310000"
+    assert await changes(units) == 1
+
+
+async def test_carried_events_roll_back_with_an_error_after_their_statement(units):
+    with pytest.raises(RuntimeError, match="refused"):
+        async with units.begin() as uow:
+            uow.emit(a_payload(), subject="x", region="110000")
+            await uow.carrying_events().execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+            raise RuntimeError("refused")
+
+    assert await outbox_rows(units) == []
+    assert await changes(units) == 0
+
+
+async def test_with_nothing_emitted_the_carried_statement_is_the_statement_alone(units):
+    async with units.begin() as uow:
+        await uow.carrying_events().execute("INSERT INTO changes VALUES ($1)", uuid.uuid4())
+
+    assert await outbox_rows(units) == []
+    assert await changes(units) == 1
