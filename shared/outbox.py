@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,36 +46,18 @@ log = structlog.get_logger(__name__)
 
 
 # One round trip: the keys' locks (sorted, this schema's key space) are all taken before the first
-# row leaves the join — ``outbox_keys_locked`` is one aggregate row, and a CTE of volatile calls is
-# computed once, not inlined — so each row's sequence number (its column default) is drawn under its lock.
-_LOCK_KEYS = """outbox_keys_locked AS (
+# row leaves the join — ``locked`` is one aggregate row, and a CTE of volatile calls is computed
+# once, not inlined — so each row's sequence number (its column default) is drawn under its lock.
+_LOCK_KEYS_AND_INSERT = """
+WITH locked AS (
     SELECT count(pg_advisory_xact_lock(k)) AS keys
     FROM (SELECT DISTINCT hashtextextended(x, hashtext(current_schema())) AS k
-          FROM unnest($4::text[]) AS x ORDER BY 1) AS sorted)"""
-_INSERT_ROWS = """INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
+          FROM unnest($4::text[]) AS x ORDER BY 1) AS sorted)
+INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
 SELECT e.event_id, e.event_type, e.topic, e.partition_key, e.envelope, e.traceparent
-FROM outbox_keys_locked, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+FROM locked, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
      WITH ORDINALITY AS e(event_id, event_type, topic, partition_key, envelope, traceparent, position)
 ORDER BY e.position"""
-_LOCK_KEYS_AND_INSERT = f"WITH {_LOCK_KEYS}\n{_INSERT_ROWS}"
-_ARGUMENT = re.compile(r"\$(\d)\b")
-_LEADING_WITH = re.compile(r"^\s*WITH\s+", re.IGNORECASE)
-
-
-def carrying_rows(query: str, first_argument: int) -> str:
-    """``query`` (one statement) made to insert the outbox's rows too, as data-modifying CTEs in
-    front of it (run to completion whether or not the query reads them), their six arguments
-    numbered from ``first_argument``, after the query's own."""
-    def renumbered(template: str) -> str:
-        return _ARGUMENT.sub(lambda m: f"${int(m.group(1)) + first_argument - 1}", template)
-
-    ctes = f"{renumbered(_LOCK_KEYS)},\noutbox_rows AS (\n{renumbered(_INSERT_ROWS)})"
-    if (leading := _LEADING_WITH.match(query)) is None:
-        return f"WITH {ctes}\n{query.strip()}"
-    rest = query[leading.end():]
-    if rest[:9].upper() == "RECURSIVE":
-        raise ValueError("a WITH RECURSIVE statement cannot carry the outbox's rows")
-    return f"WITH {ctes},\n{rest}"
 
 
 # The next pending rows by sequence, but for those waiting behind a parked row of their key.
@@ -114,26 +95,16 @@ class Outbox:
     async def insert(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope],
                      traceparents: Sequence[str | None]) -> None:
         """Lock the envelopes' partition keys (sorted, in this schema's key space) and insert the rows."""
-        await conn.execute(_LOCK_KEYS_AND_INSERT, *self._row_arguments(envelopes, traceparents))
-
-    def carrying(self, query: str, arguments: Sequence[object], envelopes: Sequence[Envelope]
-                 ) -> tuple[str, list[object]]:
-        """``query`` and its ``arguments`` made to also write ``envelopes`` as ``add_events`` does (one
-        statement, so one round trip fewer); for the caller's open transaction only."""
-        with self.tracer.span("outbox write", attributes={"messaging.batch.message_count": len(envelopes)}) as span:
-            traceparents = [tracing.traceparent_of(span)] * len(envelopes)
-        return (carrying_rows(query, len(arguments) + 1),
-                [*arguments, *self._row_arguments(envelopes, traceparents)])
-
-    def _row_arguments(self, envelopes: Sequence[Envelope], traceparents: Sequence[str | None]) -> list[object]:
-        return [
+        keys = [envelope.partition_key().decode() for envelope in envelopes]
+        await conn.execute(
+            _LOCK_KEYS_AND_INSERT,
             [envelope.id for envelope in envelopes],
             [envelope.type for envelope in envelopes],
             [topic_for(envelope.source, self.topic_prefix) for envelope in envelopes],
-            [envelope.partition_key().decode() for envelope in envelopes],
+            keys,
             [envelope.to_json_bytes() for envelope in envelopes],
             list(traceparents),
-        ]
+        )
 
     async def add(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         """Add one envelope (see ``add_events``)."""

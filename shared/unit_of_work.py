@@ -105,24 +105,6 @@ class UnitOfWork:
         await self._outbox.add_events(self.conn, pending)
         self._written += pending
 
-    def carrying_events(self) -> EventCarrier:
-        """``conn`` for one statement that also writes the events emitted so far into the outbox
-        (the statement gets the outbox's rows as CTEs in front of it): one round trip fewer than
-        writing them at commit. For a unit's last write, once its events are known; events emitted
-        after it are written at commit as usual. In a consumer's batch (whose outbox is deferred to
-        the batch's end) it is ``conn`` itself."""
-        return EventCarrier(self)
-
-    def _carry(self, query: str, arguments: tuple) -> tuple[str, tuple]:
-        if not self._pending or not isinstance(self._outbox, Outbox):
-            return query, arguments
-        if not self.conn.is_in_transaction():
-            raise RuntimeError("outbox writes must happen inside the transaction of the change")
-        pending, self._pending = self._pending, []
-        query, carried = self._outbox.carrying(query, arguments, pending)
-        self._written += pending
-        return query, tuple(carried)
-
     def close(self) -> None:
         """End the unit: from now on ``emit`` is refused (its events would never be written)."""
         self._open = False
@@ -142,30 +124,6 @@ class UnitOfWork:
             await record_in(conn)  # a staff write being served is audited with its change
         finally:
             unit.close()
-
-
-class EventCarrier:
-    """A unit's connection whose next statement carries the unit's pending events into the outbox
-    (``UnitOfWork.carrying_events``); the statements after it are the connection's own."""
-
-    def __init__(self, unit: UnitOfWork) -> None:
-        self._unit = unit
-
-    async def execute(self, query: str, *arguments: object) -> str:
-        query, arguments = self._unit._carry(query, arguments)
-        return await self._unit.conn.execute(query, *arguments)
-
-    async def fetch(self, query: str, *arguments: object) -> list[asyncpg.Record]:
-        query, arguments = self._unit._carry(query, arguments)
-        return await self._unit.conn.fetch(query, *arguments)
-
-    async def fetchrow(self, query: str, *arguments: object) -> asyncpg.Record | None:
-        query, arguments = self._unit._carry(query, arguments)
-        return await self._unit.conn.fetchrow(query, *arguments)
-
-    async def fetchval(self, query: str, *arguments: object) -> object:
-        query, arguments = self._unit._carry(query, arguments)
-        return await self._unit.conn.fetchval(query, *arguments)
 
 
 class UnitsOfWork:

@@ -120,23 +120,20 @@ async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Accou
     result = _result(payment_id, request, voucher_no, allocation, credit_balance)
     issued_at = now_utc()
     lines = {bill.balance.bill_id: bill.lines for bill in bills}
-    paid = uow.emit(premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
-                    subject=str(payment_id), region=account.region)
-    # the arrears are settled by the payment: its chain, caused by its PremiumPaid
-    announce_settled_arrears(uow, settled, request.paid_at, correlation_id=paid.correlationid, causation_id=paid.id)
-    # the events ride on the payment's statement; if it finds the transaction recorded meanwhile,
-    # the error rolls them back with everything else
     recorded = await repo.record_payment(
-        uow.carrying_events(),
-        repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
-                        channel=request.channel, channel_txn_id=request.channel_txn_id,
-                        paid_at=request.paid_at, credit_added=allocation.credit, result=result),
+        conn, repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
+                              channel=request.channel, channel_txn_id=request.channel_txn_id,
+                              paid_at=request.paid_at, credit_added=allocation.credit, result=result),
         [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied], after,
         _voucher(settings, account, payment_id, voucher_no, request, allocation, lines, issued_at), issued_at,
     )
     if not recorded:
         claim.unused()
         raise _RecordedMeanwhile()
+    paid = uow.emit(premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
+                    subject=str(payment_id), region=account.region)
+    # the arrears are settled by the payment: its chain, caused by its PremiumPaid
+    announce_settled_arrears(uow, settled, request.paid_at, correlation_id=paid.correlationid, causation_id=paid.id)
     return result
 
 

@@ -6,15 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
 from services.billing.domain.payments import UNPAID, BillBalance
 from services.billing.repository.overdue import SETTLED_UNANNOUNCED
-
-if TYPE_CHECKING:
-    from shared.unit_of_work import EventCarrier
 
 
 @dataclass(frozen=True)
@@ -202,13 +199,12 @@ credit AS (
 SELECT count(*) > 0 FROM payment"""
 
 
-async def record_payment(conn: asyncpg.Connection | EventCarrier, payment: NewPayment,
+async def record_payment(conn: asyncpg.Connection, payment: NewPayment,
                          allocations: list[tuple[uuid.UUID, Decimal, Decimal]], after: list[BillBalance],
                          voucher: StoredVoucher, issued_at: datetime) -> bool:
     """Record the payment, its allocations ((bill, principal, late fee) each), the bills' balances
     ``after`` it, the credit it adds and its voucher; False, and nothing written, when the channel's
-    transaction id was recorded meanwhile. On a unit's ``carrying_events()`` the statement also
-    writes the unit's events into the outbox."""
+    transaction id was recorded meanwhile."""
     return await conn.fetchval(
         _RECORD_PAYMENT,
         payment.payment_id, payment.person_id, payment.amount, payment.channel, payment.channel_txn_id,
