@@ -127,7 +127,8 @@ FAMILIES = {
     "shebao_http_request_duration_seconds", "shebao_consumer_lag_records", "shebao_dlq_records",
     "shebao_outbox_pending", "shebao_outbox_oldest_pending_seconds", "shebao_ready", "shebao_dependency_up",
     "shebao_job_runs", "shebao_job_last_success_timestamp_seconds", "shebao_events_consumed",
-    "shebao_handler_seconds", "shebao_event_loop_lag_seconds", "shebao_applications_submitted", "shebao_applications_approved",
+    "shebao_handler_seconds", "shebao_event_loop_lag_seconds", "shebao_applications_submitted",
+    "shebao_applications_approved",
     "shebao_enrolments_activated", "shebao_bills_issued", "shebao_bills_issued_cny", "shebao_payments_received",
     "shebao_payments_received_cny", "shebao_bills_overdue", "shebao_enrolments_suspended", "shebao_notifications",
 }
