@@ -56,6 +56,7 @@ from tooling.launcher import Platform, service_of  # noqa: E402
 # share of each kind of request in the mix (applications and payments at the same rate)
 MIX = (("POST /v1/applications", 0.35), ("POST /v1/payments", 0.35), ("GET bills", 0.15),
        ("GET statement", 0.15))
+APPLICATIONS_SHARE = dict(MIX)["POST /v1/applications"]  # the bare baseline's rate: the applications'
 # ``--only KIND``: one kind of request alone, to say what each costs
 KINDS = {"applications": "POST /v1/applications", "payments": "POST /v1/payments", "bills": "GET bills",
          "statements": "GET statement"}
@@ -451,13 +452,16 @@ async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
 async def run_baseline(args, platform) -> dict:
     """The bare insert at the applications' share of the rate, on the bench's PostgreSQL or a
     throw-away one (against a running platform its database is not ours to add tables to)."""
+    async def at(database_url: str) -> dict:
+        return await baseline(args.rate * APPLICATIONS_SHARE, args.duration, args.timeout, database_url, args.warmup)
+
     if platform is not None:
-        return await baseline(args.rate * 0.35, args.duration, args.timeout, platform.database_url, args.warmup)
+        return await at(platform.database_url)
     pg_root = Path(tempfile.mkdtemp(prefix="shebao-http-pg-"))
     pg = EmbeddedPostgres(pg_root / "pg", durable=False)
     pg.start()
     try:
-        return await baseline(args.rate * 0.35, args.duration, args.timeout, pg.url("postgres"), args.warmup)
+        return await at(pg.url("postgres"))
     finally:
         pg.stop()
         shutil.rmtree(pg_root, ignore_errors=True)
@@ -465,7 +469,8 @@ async def run_baseline(args, platform) -> dict:
 
 def keep_logs_if_failed(platform: Platform, result: dict | None) -> None:
     """The services' output is kept (and its place printed) when the run failed or a request did."""
-    failed = result is None or any(row["errors"] for row in result["routes"].values())
+    rows = [] if result is None else [*result["routes"].values(), result.get("warmup") or {"errors": 0}]
+    failed = result is None or any(row["errors"] for row in rows)
     if failed and platform.output_dir is not None and platform.output_dir.exists():
         kept = Path(tempfile.mkdtemp(prefix="shebao-http-load-logs-"))
         shutil.copytree(platform.output_dir, kept, dirs_exist_ok=True)

@@ -89,6 +89,6 @@ def cost_per_request(idle: dict[str, float], before: Reading, after: Reading, re
     """Per group, milliseconds of CPU a request cost between two readings, the idle share (a core's
     fraction, from ``busy_share`` over a quiet moment) taken off: the relays', consumers' and
     broker's polling is not what the requests cost."""
-    elapsed = after.at - before.at
-    return {group: max(0.0, (after.seconds[group] - before.seconds[group]) - idle.get(group, 0.0) * elapsed)
-            * 1000 / max(requests, 1) for group in after.seconds}
+    ms_of_the_window = (after.at - before.at) * 1000 / max(requests, 1)
+    return {group: max(0.0, share - idle.get(group, 0.0)) * ms_of_the_window
+            for group, share in busy_share(before, after).items()}

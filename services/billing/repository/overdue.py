@@ -10,6 +10,7 @@ from decimal import Decimal
 import asyncpg
 
 from services.billing.domain.late_fee import ArrearsBill
+from services.billing.domain.payments import SETTLED
 
 UNPAID_PAST_DUE = """
     SELECT person_id FROM bills
@@ -92,8 +93,8 @@ async def escalate(
     return [Escalation(**dict(row)) for row in rows]
 
 
-# a bill of arrears settled (paid, missed, cancelled) and not announced yet, once it reached a level
-SETTLED_UNANNOUNCED = ("overdue_level >= 1 AND status IN ('paid', 'missed', 'cancelled') "
+# a bill of arrears settled (domain.payments.SETTLED) and not announced yet, once it reached a level
+SETTLED_UNANNOUNCED = (f"overdue_level >= 1 AND status IN ({', '.join(repr(status) for status in SETTLED)}) "
                        "AND arrears_reported_at IS NULL")
 
 
