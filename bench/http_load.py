@@ -11,12 +11,13 @@ PostgreSQL and broker, fsync off); with ``--ports`` it drives a running ``make r
 The first ``--warmup`` seconds of the load are counted apart. Prints per-route p50/p95/p99,
 errors (by status) and the achieved rate, and, with its own platform, each process's CPU
 (``bench/process_cpu.py``) and what a request cost; ``--only KIND`` sends one kind of request
-alone; ``--json FILE`` writes the figures. Bounded: ``--warmup`` + ``--duration`` seconds of
-sending, then at most ``--timeout`` for answers. Never fails on a time. Figures on a shared
+alone; ``--timeline`` prints each route's p99 second by second; ``--json FILE`` writes the
+figures. Bounded: ``--warmup`` + ``--duration`` seconds of sending, then at most ``--timeout``
+for answers. Never fails on a time. Figures on a shared
 2-core machine are noisy: run it 3 times.
 
 Usage: python bench/http_load.py [--rate 200] [--duration 20] [--warmup 3] [--only KIND]
-                                 [--replicas 1] [--json FILE]
+                                 [--replicas 1] [--timeline] [--json FILE]
 """
 
 from __future__ import annotations
@@ -87,14 +88,38 @@ def _pct(values: list[float], pct: int) -> float | None:
 WARMUP = "(warm-up, all routes)"
 
 
+class Timeline:
+    """Each route's answers by the second of the load they were sent in: whether a tail comes
+    from the first seconds (pools and caches filling) or from episodes mid-run (a process short of
+    CPU, a pool all taken), which one p99 over the whole run cannot tell apart."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[int, dict[str, Route]] = defaultdict(lambda: defaultdict(Route))
+
+    def note(self, second: int, route: str, latency_ms: float, status: str) -> None:
+        row = self._seconds[second][route]
+        row.latencies_ms.append(latency_ms)
+        row.statuses[status] += 1
+
+    def summary(self) -> list[dict]:
+        """One row a second: requests sent in it, their errors, each route's p99 (ms)."""
+        return [{"second": second,
+                 "requests": sum(sum(row.statuses.values()) for row in routes.values()),
+                 "errors": sum(n for row in routes.values() for status, n in row.statuses.items() if status != "2xx"),
+                 "p99_ms": {name: _pct(sorted(row.latencies_ms), 99) for name, row in sorted(routes.items())}}
+                for second, routes in sorted(self._seconds.items())]
+
+
 async def open_model(rate: float, timeout_s: float, requests: list[PreparedRequest],
-                     warmup: int = 0) -> tuple[dict, float]:
+                     warmup: int = 0, timeline: Timeline | None = None) -> tuple[dict, float]:
     """Send ``requests[i]`` at ``start + i / rate``; returns per-route figures and the sending time.
 
     The first ``warmup`` requests are sent the same way but counted apart, under WARMUP: the
     measured ones then meet servers whose pools, connections and caches a steady stream keeps
-    open, and the generator's own connections already made."""
+    open, and the generator's own connections already made. ``timeline`` also gets every answer
+    by the second it was sent in (the warm-up's first)."""
     routes: dict[str, Route] = defaultdict(Route)
+    timeline = timeline or Timeline()
     connections = Connections()
 
     async def one(request: PreparedRequest, route: str) -> None:
@@ -105,8 +130,10 @@ async def open_model(rate: float, timeout_s: float, requests: list[PreparedReque
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ProtocolError,
                 ValueError) as error:
             status = type(error).__name__
-        routes[route].latencies_ms.append((time.perf_counter() - sent) * 1000)
+        latency_ms = (time.perf_counter() - sent) * 1000
+        routes[route].latencies_ms.append(latency_ms)
         routes[route].statuses[status] += 1
+        timeline.note(int(sent - start), route, latency_ms, status)
 
     tasks = []
     start = time.perf_counter()
@@ -326,7 +353,7 @@ async def wait_for_policies(mix: Mix, timeout_s: float = 60) -> None:
     raise TimeoutError("enrollment never offered the region's programmes")
 
 
-def print_table(result: dict) -> None:
+def print_table(result: dict, show_timeline: bool = False) -> None:
     print(f"\nHTTP load, offered {result['rate']}/s for {result['duration_s']} s, "
           f"{result['replicas']} replica(s) per service")
     print(f"{'route':<24}{'sent':>7}{'ok':>7}{'err':>6}{'ok/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
@@ -341,6 +368,8 @@ def print_table(result: dict) -> None:
             print(f"  {name}: {row['statuses']}")
     if result.get("cpu"):
         print_cpu(result["cpu"])
+    if show_timeline:
+        print_timeline(result["timeline"])
 
 
 def print_cpu(cpu: dict) -> None:
@@ -353,6 +382,15 @@ def print_cpu(cpu: dict) -> None:
     print(f"{'platform':<16}{'':>12}{sum(cpu['core_share'].values()) * 100:>15.1f}"
           f"{cpu['platform_ms_per_request']:>14.2f}")
     print(f"{'generator':<16}{'':>12}{cpu['generator_core_share'] * 100:>15.1f}")
+
+
+def print_timeline(timeline: list[dict]) -> None:
+    routes = sorted({name for row in timeline for name in row["p99_ms"]})
+    print("\nBy the second each request was sent in (the warm-up's first): p99 ms of each route")
+    print(f"{'second':>6}{'sent':>6}{'err':>5}" + "".join(f"{name:>24}" for name in routes))
+    for row in timeline:
+        print(f"{row['second']:>6}{row['requests']:>6}{row['errors']:>5}"
+              + "".join(f"{row['p99_ms'].get(name)!s:>24}" for name in routes))
 
 
 QUIET_CHECK = " + ".join(
@@ -432,8 +470,10 @@ async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
     # took 187 ms here, and every request in flight looked that much slower
     tune_garbage_collection(Settings().gc_young_threshold)
 
+    timeline = Timeline()
+
     async def load():
-        return await open_model(args.rate, args.timeout, requests, warmup)
+        return await open_model(args.rate, args.timeout, requests, warmup, timeline)
 
     meter = platform_meter(platform)
     cpu = None
@@ -443,7 +483,7 @@ async def main_async(args, platform, ports: dict[str, list[int]]) -> dict:
         routes, sending = await load()
     result = {"rate": args.rate, "duration_s": args.duration, "warmup_s": args.warmup, "sending_s": round(sending, 2),
               "settled_s": settled, "replicas": args.replicas, "mix": args.only or "due date",
-              "warmup": routes.pop(WARMUP, None), "routes": routes, "cpu": cpu}
+              "warmup": routes.pop(WARMUP, None), "routes": routes, "cpu": cpu, "timeline": timeline.summary()}
     if not args.no_baseline:
         result["baseline"] = await run_baseline(args, platform)
     return result
@@ -493,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(KINDS), help="send this kind of request alone, not the mix (to"
                                                              " read what each costs in CPU)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--timeline", action="store_true", help="also print each route's p99 by the second its"
+                                                                " requests were sent in (always in --json)")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 600 or not 0 < args.rate <= 5000 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be in (0, 600], --rate in (0, 5000] and --warmup in [0, 60]")
@@ -515,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
             keep_logs_if_failed(platform, result)
             shutil.rmtree(platform.state_dir, ignore_errors=True)
     result["measured_at"] = now_utc().isoformat()
-    print_table(result)
+    print_table(result, args.timeline)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
+
+from shared import metrics
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -60,14 +64,50 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_
     settings = {"search_path": f"{schema},public", "application_name": f"shebao-{schema}"}
     if read_only:
         settings |= {"default_transaction_read_only": "on", "application_name": f"shebao-{schema}-reader"}
-    return await asyncpg.create_pool(
+    waited = metrics.DB_POOL_WAIT.labels(schema, "readers" if read_only else "units")
+    # asyncpg.create_pool's own defaults, spelled out: it builds a plain Pool, and this one measures
+    return await MeasuredPool(
         database_url,
+        waited=waited,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
         init=_init_connection,
         reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         server_settings=settings,
     )
+
+
+class MeasuredPool(asyncpg.Pool):
+    """An asyncpg pool that observes how long each ``async with pool.acquire()`` waited for its
+    connection (``shebao_db_pool_wait_seconds``), a new connection's opening included.
+
+    A pool whose connections are all taken is a queue of its own, in front of the database and
+    apart from the event loop: under load a payment waited up to 2.8 s here for one of billing's
+    ten while its transactions took 0.1 s (README, Performance)."""
+
+    __slots__ = ("waited",)
+
+    def __init__(self, *connect_args, waited, **options) -> None:
+        super().__init__(*connect_args, **options)
+        self.waited = waited
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return _MeasuredAcquire(self, timeout)
+
+
+class _MeasuredAcquire(PoolAcquireContext):
+    __slots__ = ()
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        asked_at = time.perf_counter()
+        connection = await super().__aenter__()
+        self.pool.waited.observe(time.perf_counter() - asked_at)
+        return connection
 
 
 async def connect(database_url: str, schema: str) -> asyncpg.Connection:

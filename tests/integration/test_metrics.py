@@ -4,6 +4,7 @@ events, request metrics by route template, readiness and periodic jobs, all with
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import date, timedelta
@@ -233,3 +234,33 @@ async def start(infrastructure, prefix: str, schema: str, name: str, *, handlers
     if runtime.consumer is not None:
         await wait_until_assigned(runtime)
     return runtime
+
+
+async def test_the_pool_wait_is_measured_for_a_connection_held_by_another_unit(infrastructure, unique_name):
+    """With one connection, the second acquire waits for the first to come back: the histogram of
+    the service's units pool shows both acquires and about the 0.3 s the second one waited."""
+    def wait(name: str) -> float:
+        return value(f"shebao_db_pool_wait_seconds_{name}", service=unique_name, pool="units")
+
+    pool = await create_pool(infrastructure.database_url, unique_name, max_size=1)
+    held = asyncio.Event()
+
+    async def hold_the_only_connection() -> None:
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT 1")
+            held.set()
+            await asyncio.sleep(0.3)
+
+    try:
+        count_before, sum_before = wait("count"), wait("sum")
+        holder = asyncio.create_task(hold_the_only_connection())
+        await held.wait()
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT 2") == 2
+        await holder
+    finally:
+        await pool.close()
+
+    assert wait("count") - count_before == 2
+    assert wait("sum") - sum_before >= 0.25
+    assert value("shebao_db_pool_wait_seconds_count", service=unique_name, pool="readers") == 0

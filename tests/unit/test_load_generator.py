@@ -66,3 +66,41 @@ async def test_warm_up_requests_are_sent_first_and_counted_apart():
     assert figures[http_load.WARMUP]["requests"] == 4
     assert figures["GET a"]["requests"] == figures["GET a"]["ok"] == 6
     assert answered[:4] == [b"/0", b"/1", b"/2", b"/3"]
+
+
+def test_the_timeline_gives_each_second_its_requests_errors_and_each_routes_p99():
+    timeline = http_load.Timeline()
+    for latency in range(1, 101):  # second 0: 100 reads of 1..100 ms
+        timeline.note(0, "GET a", float(latency), "2xx")
+    timeline.note(2, "POST b", 900.0, "2xx")
+    timeline.note(2, "POST b", 10_000.0, "TimeoutError")
+    timeline.note(2, "GET a", 5.0, "2xx")
+
+    rows = timeline.summary()
+
+    assert [row["second"] for row in rows] == [0, 2]  # a second with nothing sent has no row
+    assert rows[0] == {"second": 0, "requests": 100, "errors": 0, "p99_ms": {"GET a": 99.0}}
+    assert rows[1]["requests"] == 3 and rows[1]["errors"] == 1
+    assert rows[1]["p99_ms"] == {"GET a": 5.0, "POST b": 9909.0}  # 900 + 0.99 × 9,100
+
+
+async def test_the_open_model_notes_each_answer_in_the_second_it_was_sent_in():
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+                await writer.drain()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    requests = [prepare("GET a", "GET", f"http://127.0.0.1:{port}/{i}") for i in range(30)]
+    timeline = http_load.Timeline()
+    try:
+        await http_load.open_model(20, 5, requests, warmup=10, timeline=timeline)  # 1.5 s of sending
+    finally:
+        server.close()
+
+    rows = timeline.summary()
+    assert [(row["second"], row["requests"]) for row in rows] == [(0, 20), (1, 10)]
+    assert set(rows[0]["p99_ms"]) == {http_load.WARMUP, "GET a"}  # 10 of the warm-up, then 10 measured
+    assert set(rows[1]["p99_ms"]) == {"GET a"} and rows[1]["errors"] == 0
