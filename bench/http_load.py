@@ -390,7 +390,7 @@ def print_timeline(timeline: list[dict]) -> None:
     print(f"{'second':>6}{'sent':>6}{'err':>5}" + "".join(f"{name:>24}" for name in routes))
     for row in timeline:
         print(f"{row['second']:>6}{row['requests']:>6}{row['errors']:>5}"
-              + "".join(f"{row['p99_ms'].get(name)!s:>24}" for name in routes))
+              + "".join(f"{row['p99_ms'].get(name) or '-':>24}" for name in routes))
 
 
 QUIET_CHECK = " + ".join(
