@@ -13,8 +13,7 @@ errors (by status) and the achieved rate, and, with its own platform, each proce
 (``bench/process_cpu.py``) and what a request cost; ``--only KIND`` sends one kind of request
 alone; ``--timeline`` prints each route's p99 second by second; ``--json FILE`` writes the
 figures. Bounded: ``--warmup`` + ``--duration`` seconds of sending, then at most ``--timeout``
-for answers. Never fails on a time. Figures on a shared
-2-core machine are noisy: run it 3 times.
+for answers. Never fails on a time. Figures on a shared 2-core machine are noisy: run it 3 times.
 
 Usage: python bench/http_load.py [--rate 200] [--duration 20] [--warmup 3] [--only KIND]
                                  [--replicas 1] [--timeline] [--json FILE]
