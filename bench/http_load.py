@@ -102,11 +102,14 @@ class Timeline:
 
     def summary(self) -> list[dict]:
         """One row a second: requests sent in it, their errors, each route's p99 (ms)."""
-        return [{"second": second,
-                 "requests": sum(sum(row.statuses.values()) for row in routes.values()),
-                 "errors": sum(n for row in routes.values() for status, n in row.statuses.items() if status != "2xx"),
-                 "p99_ms": {name: _pct(sorted(row.latencies_ms), 99) for name, row in sorted(routes.items())}}
+        return [self._row(second, {name: row.summary(1.0) for name, row in sorted(routes.items())})
                 for second, routes in sorted(self._seconds.items())]
+
+    @staticmethod
+    def _row(second: int, routes: dict[str, dict]) -> dict:
+        return {"second": second, "requests": sum(route["requests"] for route in routes.values()),
+                "errors": sum(route["errors"] for route in routes.values()),
+                "p99_ms": {name: route["p99_ms"] for name, route in routes.items()}}
 
 
 async def open_model(rate: float, timeout_s: float, requests: list[PreparedRequest],
