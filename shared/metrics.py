@@ -70,7 +70,8 @@ EVENT_LOOP_LAG = Histogram(
 DB_POOL_WAIT = Histogram(
     "shebao_db_pool_wait_seconds",
     "How long a unit of work, consumer batch or relay pass waited for a connection of the service's"
-    " pool (units: read-write; readers: one-statement lookups), a new connection's opening included."
+    " pool (units: read-write; readers: one-statement lookups; aside: short writes units wait for),"
+    " a new connection's opening included."
     " High while the event loop's lag is low: the pool is too small for the load",
     ["service", "pool"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )

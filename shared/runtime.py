@@ -47,6 +47,8 @@ from shared.unit_of_work import UnitsOfWork
 
 log = structlog.get_logger(__name__)
 
+ASIDE_POOL_MAX = 2  # connections for the short writes that units of work wait for (UnitsOfWork.aside)
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
@@ -94,6 +96,7 @@ class ServiceRuntime:
         self.outbox = Outbox(settings.topic_prefix, tracer=self.tracer)
         self.pool: asyncpg.Pool | None = None
         self.readers: asyncpg.Pool | None = None
+        self.aside: asyncpg.Pool | None = None
         self.units: UnitsOfWork | None = None
         self.producer = None
         self.broker: KafkaBroker | None = None
@@ -117,7 +120,10 @@ class ServiceRuntime:
                                       min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         self.readers = await create_pool(settings.database_url, settings.schema, min_size=settings.db_pool_min,
                                          max_size=settings.db_pool_max, read_only=True)
-        self.units = UnitsOfWork(self.pool, self.outbox, self.readers)
+        # opens a connection only when a service first needs one (billing's voucher blocks)
+        self.aside = await create_pool(settings.database_url, settings.schema, min_size=0, max_size=ASIDE_POOL_MAX,
+                                       name="aside")
+        self.units = UnitsOfWork(self.pool, self.outbox, self.readers, self.aside)
         self.producer = new_producer(settings)
         await self.producer.start()
         self.relay = OutboxRelay(self._relay_config(), self.pool, self.producer, self.tracer)
@@ -158,7 +164,7 @@ class ServiceRuntime:
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.producer.stop(), 10)
-        for pool in (self.pool, self.readers):
+        for pool in (self.pool, self.readers, self.aside):
             if pool is not None:
                 await pool.close()
         if self.probe is not None:

@@ -7,10 +7,10 @@ it into the outbox inside the same transaction, just before it commits. Nothing 
 emitted for a change that is rolled back, and no code outside this kernel builds an
 envelope by hand.
 
-``UnitsOfWork`` opens units on the service's pool (and lookups of one statement on its read-only
-pool); operations are given one. The inbox consumer opens the unit of each consumed event itself
-(``UnitOfWork.inside``), in the transaction that also records the event in the inbox, and hands
-it to the handler.
+``UnitsOfWork`` opens units on the service's pool (lookups of one statement on its read-only
+pool, and the few short writes that units wait for on a small pool aside); operations are given
+one. The inbox consumer opens the unit of each consumed event itself (``UnitOfWork.inside``), in
+the transaction that also records the event in the inbox, and hands it to the handler.
 
 Whoever owns the transaction counts the business figures of the events once it has committed
 (``shared/business_metrics.py``): ``UnitsOfWork.begin`` here, the inbox consumer for handlers.
@@ -130,11 +130,14 @@ class UnitsOfWork:
     """Opens units of work on the service's pool: what operations are given."""
 
     side_by_side = True  # units may run at once on several connections (not in a dry run)
+    aside_pool: asyncpg.Pool | None = None
 
-    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, readers: asyncpg.Pool | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, readers: asyncpg.Pool | None = None,
+                 aside: asyncpg.Pool | None = None) -> None:
         self.pool = pool
         self.outbox = outbox
         self.readers = readers  # sessions that refuse writes (``shared.db.create_pool(read_only=True)``)
+        self.aside_pool = aside
 
     @asynccontextmanager
     async def begin(self, origin: Origin | None = None) -> AsyncIterator[UnitOfWork]:
@@ -162,6 +165,17 @@ class UnitsOfWork:
             return
         async with self.readers.acquire() as conn:
             yield self._reading(conn)
+
+    @asynccontextmanager
+    async def aside(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection apart from the units' pool, for one statement (its own transaction) that
+        units of work wait for, such as taking the next block of a counter.
+
+        On the units' pool it would queue behind the very units that wait for it: under load every
+        connection can be held by one of them. Without a pool aside, the units' pool.
+        """
+        async with (self.aside_pool or self.pool).acquire() as conn:
+            yield conn
 
     def _reading(self, conn: asyncpg.Connection) -> UnitOfWork:
         """A unit on ``conn`` that only reads: emitting is refused."""

@@ -1,6 +1,6 @@
-"""Voucher numbers come from blocks of the region's yearly series that a process reserves in the
-transaction of a payment, or ahead once half a block is used: distinct, each in a recorded block,
-and without a queue on the counter."""
+"""Voucher numbers come from blocks of the region's yearly series that a process reserves apart
+from the payments' transactions (when none is free, or ahead once half a block is used): distinct,
+each in a recorded block, and without a queue on the counter nor on the payments' pool."""
 
 from __future__ import annotations
 
@@ -50,6 +50,33 @@ async def test_concurrent_payments_take_distinct_numbers_of_blocks_this_process_
     assert all(holder == HOLDER for _, _, holder in blocks)
     assert all(any(first <= n <= last for first, last, _ in blocks) for n in numbers)
     assert all(last - first + 1 == billing.settings.voucher_block_size for first, last, _ in blocks)
+
+
+async def test_payments_that_find_no_number_at_once_share_the_first_block(infrastructure):
+    name = f"v{uuid.uuid4().hex[:10]}"
+    async with running_service(infrastructure, SERVICE, prefix=f"{name}.") as billing:
+        persons = [await an_active_enrolment(billing, region=BEIJING, start="2025-07") for _ in range(8)]
+
+        numbers = await _pay_each(billing, persons, concurrently=True)
+
+        # in their own transactions, each payment would reserve a block of its own, one after another
+        assert sorted(numbers) == list(range(1, 9))
+        assert (await _blocks(billing, BEIJING, 2025))[0] == (1, billing.settings.voucher_block_size, HOLDER)
+
+
+async def test_a_block_is_reserved_apart_while_every_connection_of_the_pool_is_held(billing):
+    series, pool = (BEIJING, 2031), billing.runtime.pool
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        reserved = await asyncio.wait_for(
+            numbers_of(billing.runtime.units).reserved(series, billing.runtime.units, 5), timeout=10)
+    finally:
+        for conn in held:
+            await pool.release(conn)
+
+    assert reserved
+    assert await _blocks(billing, *series) == [(1, 5, HOLDER)]
+    assert numbers_of(billing.runtime.units).free(series) == [1, 2, 3, 4, 5]
 
 
 async def test_the_rest_of_a_block_serves_the_next_payments_without_reserving_another(billing):

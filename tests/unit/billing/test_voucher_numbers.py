@@ -1,12 +1,14 @@
 """The free voucher numbers of a process: smallest first, per series; a payment's claim gives
-back a number it did not write."""
+back a number it did not write, and waits for the block reserved apart when none is free."""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
 import pytest
 
+from services.billing.operations import voucher_numbers
 from services.billing.operations.voucher_numbers import VoucherClaim, VoucherNumbers
 from services.billing.settings import BillingSettings
 
@@ -55,3 +57,58 @@ def test_no_block_is_reserved_ahead_while_half_is_free_for_the_strict_series_or_
     units.side_by_side = side_by_side
 
     assert numbers.refill_when_low(BEIJING_2026, units, block_size) is None
+
+
+class _UnitsAside:
+    """Units whose connection aside is ``APART`` (no database: the repository is replaced)."""
+
+    side_by_side = True
+
+    @asynccontextmanager
+    async def aside(self):
+        yield APART
+
+
+APART, PAYMENTS_OWN = "the connection aside", "the payment's connection"
+
+
+def _counter(monkeypatch, *, failing_on: str | None = None) -> list[str]:
+    """Blocks of 20 from 1 up, reserved on whichever connection: the connections they were asked on."""
+    asked: list[str] = []
+
+    async def reserve_voucher_block(conn, region, year, size, holder):
+        asked.append(conn)
+        await asyncio.sleep(0.01)  # the payments of this moment all find the numbers gone meanwhile
+        if conn == failing_on:
+            raise ConnectionError("the database went away")
+        first = 1 + size * (len(asked) - 1)
+        return range(first, first + size)
+
+    monkeypatch.setattr(voucher_numbers.repo, "reserve_voucher_block", reserve_voucher_block)
+    return asked
+
+
+def test_payments_that_find_no_number_share_the_one_block_reserved_apart(monkeypatch):
+    asked = _counter(monkeypatch)
+    numbers, units = VoucherNumbers(), _UnitsAside()
+
+    async def five_payments():
+        claims = [VoucherClaim(numbers, BillingSettings(), units) for _ in range(5)]
+        return await asyncio.gather(*(claim.number(PAYMENTS_OWN, *BEIJING_2026) for claim in claims))
+
+    assert sorted(asyncio.run(five_payments())) == [1, 2, 3, 4, 5]
+    assert asked == [APART]
+    assert numbers.free(BEIJING_2026) == list(range(6, 21))
+
+
+def test_a_payment_reserves_in_its_own_transaction_only_when_the_reservation_apart_failed(monkeypatch):
+    asked = _counter(monkeypatch, failing_on=APART)
+    numbers = VoucherNumbers()
+    claim = VoucherClaim(numbers, BillingSettings(), _UnitsAside())
+
+    number = asyncio.run(claim.number(PAYMENTS_OWN, *BEIJING_2026))
+    claim.committed()
+
+    assert asked == [APART, PAYMENTS_OWN]
+    assert number == 21  # the second block asked for; the first failed
+    assert numbers.free(BEIJING_2026) == list(range(22, 41))
