@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.billing.app import SERVICE
 from services.billing.operations.voucher_numbers import HOLDER, numbers_of
@@ -66,6 +67,7 @@ async def test_payments_that_find_no_number_at_once_share_the_first_block(infras
 
 async def test_a_block_is_reserved_apart_while_every_connection_of_the_pool_is_held(billing):
     series, pool = (BEIJING, 2031), billing.runtime.pool
+    waits_aside = _aside_waits(billing)
     held = [await pool.acquire() for _ in range(pool.get_max_size())]
     try:
         reserved = await asyncio.wait_for(
@@ -77,6 +79,12 @@ async def test_a_block_is_reserved_apart_while_every_connection_of_the_pool_is_h
     assert reserved
     assert await _blocks(billing, *series) == [(1, 5, HOLDER)]
     assert numbers_of(billing.runtime.units).free(series) == [1, 2, 3, 4, 5]
+    assert _aside_waits(billing) == waits_aside + 1  # on the pool aside (shebao_db_pool_wait_seconds)
+
+
+def _aside_waits(billing) -> float:
+    return REGISTRY.get_sample_value("shebao_db_pool_wait_seconds_count",
+                                     {"service": billing.settings.schema, "pool": "aside"}) or 0.0
 
 
 async def test_the_rest_of_a_block_serves_the_next_payments_without_reserving_another(billing):
