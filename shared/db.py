@@ -60,11 +60,14 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_
                       read_only: bool = False, name: str | None = None) -> asyncpg.Pool:
     """A pool whose connections see ``schema`` first on their search path; with ``read_only``, a
     pool of sessions that refuse every write (each statement is a read-only transaction).
-    ``name`` labels its wait in ``shebao_db_pool_wait_seconds`` (default ``units``, or ``readers``)."""
+    ``name`` labels its wait in ``shebao_db_pool_wait_seconds`` (default ``units``, or ``readers``)
+    and ends its sessions' ``application_name`` (``shebao-<schema>-<name>``)."""
     check_schema_name(schema)
     settings = {"search_path": f"{schema},public", "application_name": f"shebao-{schema}"}
     if read_only:
         settings |= {"default_transaction_read_only": "on", "application_name": f"shebao-{schema}-reader"}
+    if name is not None:
+        settings["application_name"] = f"shebao-{schema}-{name}"
     waited = metrics.DB_POOL_WAIT.labels(schema, name or ("readers" if read_only else "units"))
     # asyncpg.create_pool's own defaults, spelled out: it builds a plain Pool, and this one measures
     return await MeasuredPool(
