@@ -100,6 +100,16 @@ class Timeline:
         row.latencies_ms.append(latency_ms)
         row.statuses[status] += 1
 
+    def routes(self) -> dict[str, Route]:
+        """Each route's answers over the whole load, every second together."""
+        whole: dict[str, Route] = defaultdict(Route)
+        for routes in self._seconds.values():
+            for name, row in routes.items():
+                whole[name].latencies_ms += row.latencies_ms
+                for status, count in row.statuses.items():
+                    whole[name].statuses[status] += count
+        return whole
+
     def summary(self) -> list[dict]:
         """One row a second: requests sent in it, their errors, each route's p99 (ms)."""
         return [self._row(second, {name: row.summary(1.0) for name, row in sorted(routes.items())})
@@ -120,7 +130,6 @@ async def open_model(rate: float, timeout_s: float, requests: list[PreparedReque
     measured ones then meet servers whose pools, connections and caches a steady stream keeps
     open, and the generator's own connections already made. ``timeline`` also gets every answer
     by the second it was sent in (the warm-up's first)."""
-    routes: dict[str, Route] = defaultdict(Route)
     timeline = timeline or Timeline()
     connections = Connections()
 
@@ -132,10 +141,7 @@ async def open_model(rate: float, timeout_s: float, requests: list[PreparedReque
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ProtocolError,
                 ValueError) as error:
             status = type(error).__name__
-        latency_ms = (time.perf_counter() - sent) * 1000
-        routes[route].latencies_ms.append(latency_ms)
-        routes[route].statuses[status] += 1
-        timeline.note(int(sent - start), route, latency_ms, status)
+        timeline.note(int(sent - start), route, (time.perf_counter() - sent) * 1000, status)
 
     tasks = []
     start = time.perf_counter()
@@ -150,7 +156,7 @@ async def open_model(rate: float, timeout_s: float, requests: list[PreparedReque
     finally:
         connections.close()
     return {name: route.summary(warmup / rate if name == WARMUP else sending)
-            for name, route in sorted(routes.items())}, sending
+            for name, route in sorted(timeline.routes().items())}, sending
 
 
 def prepared(make_request, count: int) -> list[PreparedRequest]:

@@ -68,7 +68,7 @@ class VoucherNumbers:
         """The free numbers of ``series``, in order."""
         return sorted(self._free.get(series, ()))
 
-    def refill_when_low(self, series: Series, units: UnitsOfWork, block_size: int) -> asyncio.Task | None:
+    def refill_when_low(self, series: Series, units: UnitsOfWork | None, block_size: int) -> asyncio.Task | None:
         """Reserve the next block of ``series`` in the background once fewer than half a block is
         free (one reservation at a time per series); returns the reservation started, if any."""
         if (not reserves_apart(units, block_size) or series in self._reserving
@@ -138,8 +138,7 @@ class VoucherClaim:
                and await self._numbers.reserved(series, self._units, self._block_size)):
             self._taken = self._numbers.take(series)  # None when other payments took the whole block
         if self._taken is not None:
-            if self._units is not None:
-                self._numbers.refill_when_low(series, self._units, self._block_size)
+            self._numbers.refill_when_low(series, self._units, self._block_size)
             return self._taken
         block = await repo.reserve_voucher_block(conn, region, year, self._block_size, HOLDER)
         self._rest_of_block = block[1:]
