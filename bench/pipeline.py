@@ -10,19 +10,24 @@ process, as two services would, and both sides of every kind on uvloop's event l
 gives it to every service (``run_service``), so the services' consumers and relays run on it.
 The clock runs from the first write until the last effect row is written (its own timestamp,
 by the server's clock). Prints events/s and the ratios.
+With ``--repeat N`` the kinds run N times in turn (raw, batch, raw, batch, …), each ratio against
+the raw run just before it, and the median ratio is printed with its range: on a shared machine
+whose speed drifts from one minute to the next, one pair is not a figure.
 Never fails on a time.
 PostgreSQL runs with ``--shared-buffers`` (default 1GB), as a server sized for the outbox and
 inbox of a million events would be; the development server has 128MB.
 Usage: python bench/pipeline.py [--events 20000] [--durable] [--kinds raw,batch,per-event]
-                                [--shared-buffers 1GB]
+                                [--shared-buffers 1GB] [--repeat 1] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -220,9 +225,14 @@ def main() -> None:
     parser.add_argument("--kinds", type=lambda text: text.split(","), default=list(KINDS),
                         help="which pipelines, of raw,batch,per-event (raw always runs first: the ratios' base)")
     parser.add_argument("--shared-buffers", default="1GB", help="PostgreSQL's shared_buffers (the dev server: 128MB)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every kind in turn; the median ratio and its range are printed")
+    parser.add_argument("--json", type=Path, help="also write the figures of every round to this file")
     args = parser.parse_args()
     if set(args.kinds) - set(KINDS):
         parser.error(f"--kinds takes some of {','.join(KINDS)}")
+    if args.repeat < 1:
+        parser.error("--repeat takes 1 or more")
     args.kinds = ["raw", *[kind for kind in args.kinds if kind != "raw"]]
     from shared.logging import configure_logging
 
@@ -239,21 +249,56 @@ def main() -> None:
         # as every service process does; it also takes the bench's own million envelopes out of the
         # collector's sight, or every full collection in the producing process walks them all
         tune_garbage_collection(Settings().gc_young_threshold)
-        figures = {kind: run_on_uvloop(measure(kind, url, broker.bootstrap_servers, events)) for kind in args.kinds}
+        rounds = [{kind: run_on_uvloop(measure(kind, url, broker.bootstrap_servers, events)) for kind in args.kinds}
+                  for _ in range(args.repeat)]
     finally:
         broker.stop()
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)  # a million events leave gigabytes of data
-    raw = figures["raw"]
+    figures = summarize(rounds)
+    print_figures(args, figures)
+    if args.json is not None:
+        args.json.write_text(json.dumps({"events": args.events, "durable": args.durable,
+                                         "shared_buffers": args.shared_buffers, **figures}, indent=2))
+
+
+LABELS = {"batch": "(b) outbox → relay → broker → inbox → effect, batch handler:      ",
+          "per-event": "    the same with a per-event handler (one round trip per event):"}
+
+
+def summarize(rounds: list[dict[str, float]]) -> dict:
+    """Each round's events/s by kind, each kind's ratio to the raw run of its own round, and the
+    medians with their range (``ratio`` and ``events_per_s``: median, min, max)."""
+    kinds = list(rounds[0])
+    ratios = {kind: [round_[kind] / round_["raw"] for round_ in rounds] for kind in kinds if kind != "raw"}
+    return {
+        "rounds": [{kind: round(rate) for kind, rate in round_.items()} for round_ in rounds],
+        "events_per_s": {kind: _spread([round_[kind] for round_ in rounds], 0) for kind in kinds},
+        "ratio": {kind: _spread(values, 2) for kind, values in ratios.items()},
+        "ratios": {kind: [round(value, 2) for value in values] for kind, values in ratios.items()},
+    }
+
+
+def _spread(values: list[float], digits: int) -> dict[str, float]:
+    return {name: round(value, digits) if digits else round(value)
+            for name, value in (("median", statistics.median(values)), ("min", min(values)), ("max", max(values)))}
+
+
+def print_figures(args, figures: dict) -> None:
     print(f"\nevents: {args.events}   PostgreSQL durable: {args.durable}, shared_buffers {args.shared_buffers}   "
           "producer and consumer in two processes")
-    print(f"(a) raw aiokafka produce→consume + asyncpg batch insert:          {raw:10.0f} events/s")
-    if "batch" in figures:
-        print(f"(b) outbox → relay → broker → inbox → effect, batch handler:       {figures['batch']:10.0f} events/s"
-              f"   ratio to (a): {figures['batch'] / raw:.2f}")
-    if "per-event" in figures:
-        print(f"    the same with a per-event handler (one round trip per event):   "
-              f"{figures['per-event']:10.0f} events/s   ratio to (a): {figures['per-event'] / raw:.2f}")
+    several = len(figures["rounds"]) > 1
+    for number, round_ in enumerate(figures["rounds"], 1):
+        if several:
+            print(f"round {number}:")
+        print(f"(a) raw aiokafka produce→consume + asyncpg batch insert:          {round_['raw']:10.0f} events/s")
+        for kind in figures["ratio"]:
+            print(f"{LABELS[kind]} {round_[kind]:10.0f} events/s   ratio to (a): {round_[kind] / round_['raw']:.2f}")
+    if several:
+        for kind, ratio in figures["ratio"].items():
+            print(f"{kind}: median ratio {ratio['median']:.2f} over {len(figures['rounds'])} rounds "
+                  f"({', '.join(f'{value:.2f}' for value in figures['ratios'][kind])}; "
+                  f"range {ratio['min']:.2f}–{ratio['max']:.2f})")
 
 
 if __name__ == "__main__":

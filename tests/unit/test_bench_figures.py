@@ -1,0 +1,42 @@
+"""How the benches sum up repeated runs: the event path's rounds (each ratio against the raw run of
+its own round, then the median and its range), and what ``make bench`` runs more than once."""
+
+from __future__ import annotations
+
+from bench import run_all
+from bench.pipeline import summarize
+
+
+def test_each_ratio_is_taken_against_the_raw_run_of_its_own_round():
+    rounds = [{"raw": 40_000.0, "batch": 20_000.0}, {"raw": 20_000.0, "batch": 14_000.0},
+              {"raw": 30_000.0, "batch": 12_000.0}]
+
+    figures = summarize(rounds)
+
+    assert figures["ratios"] == {"batch": [0.5, 0.7, 0.4]}
+    assert figures["ratio"] == {"batch": {"median": 0.5, "min": 0.4, "max": 0.7}}
+    # the ratio of the medians would be 14,000 / 30,000 = 0.47: not what any round measured
+    assert figures["events_per_s"]["batch"] == {"median": 14_000, "min": 12_000, "max": 20_000}
+    assert figures["rounds"][1] == {"raw": 20_000, "batch": 14_000}
+
+
+def test_one_round_is_its_own_median():
+    figures = summarize([{"raw": 30_000.0, "batch": 15_000.0, "per-event": 3_000.0}])
+
+    assert figures["ratio"] == {"batch": {"median": 0.5, "min": 0.5, "max": 0.5},
+                                "per-event": {"median": 0.1, "min": 0.1, "max": 0.1}}
+
+
+def test_make_bench_measures_the_aims_three_times_and_the_quick_check_once():
+    def runs_of(quick: bool) -> dict[str, list[str]]:
+        return dict(run_all.benches(quick))
+
+    full, quick = runs_of(False), runs_of(True)
+
+    assert full["pipeline 100k"][-2:] == ["--repeat", "3"] and full["pipeline 20k"][-2:] == ["--repeat", "3"]
+    assert [name for name in full if name.startswith("http load 571/s")] == [
+        "http load 571/s (1 of 3)", "http load 571/s (2 of 3)", "http load 571/s (3 of 3)"]
+    assert quick["pipeline 100k"][-2:] == ["--repeat", "1"]
+    assert [name for name in quick if name.startswith("http load 571/s")] == ["http load 571/s (1 of 1)"]
+    assert all(args[0] in run_all.WRITES_JSON for name, args in full.items()
+               if name.startswith(("pipeline", "http")))
