@@ -75,6 +75,12 @@ async def note_staff_request(request: Request, sub: str, role: str, region: str)
     )
 
 
+def staff_write_pending() -> bool:
+    """Whether a staff action being served waits to be recorded with its change."""
+    holder = _current.get()
+    return holder is not None and holder.action is not None and not holder.recorded
+
+
 async def record_in(conn: asyncpg.Connection) -> None:
     """Record the staff action being served, once, in the transaction open on ``conn``."""
     holder = _current.get()

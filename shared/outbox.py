@@ -45,19 +45,33 @@ from shared.kafka import PartitionBatches
 log = structlog.get_logger(__name__)
 
 
-# One round trip: the keys' locks (sorted, this schema's key space) are all taken before the first
-# row leaves the join — ``locked`` is one aggregate row, and a CTE of volatile calls is computed
-# once, not inlined — so each row's sequence number (its column default) is drawn under its lock.
-_LOCK_KEYS_AND_INSERT = """
-WITH locked AS (
+# The keys' locks (sorted, this schema's key space) are all taken before the first row leaves the
+# join — ``outbox_keys`` is one aggregate row, and a CTE of volatile calls is computed once, not
+# inlined — so each row's sequence number (its column default) is drawn under its lock. With a
+# ``gate`` (a CTE of the same statement), nothing is locked or written unless it has a row.
+def events_ctes(first: int, gate: str | None = None) -> str:
+    """The CTEs ``outbox_keys`` and ``outbox_rows`` writing the events whose six arrays
+    (``Outbox.arrays``) are the statement's parameters ``$first`` … ``$first+5``."""
+    ids, types, topics, keys, envelopes, traceparents = (f"${first + offset}" for offset in range(6))
+    only_if = f"WHERE EXISTS (SELECT FROM {gate})" if gate else ""
+    return f"""outbox_keys AS (
     SELECT count(pg_advisory_xact_lock(k)) AS keys
     FROM (SELECT DISTINCT hashtextextended(x, hashtext(current_schema())) AS k
-          FROM unnest($4::text[]) AS x ORDER BY 1) AS sorted)
-INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
-SELECT e.event_id, e.event_type, e.topic, e.partition_key, e.envelope, e.traceparent
-FROM locked, unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
-     WITH ORDINALITY AS e(event_id, event_type, topic, partition_key, envelope, traceparent, position)
-ORDER BY e.position"""
+          FROM unnest({keys}::text[]) AS x ORDER BY 1) AS sorted
+    {only_if}),
+outbox_rows AS (
+    INSERT INTO outbox (event_id, event_type, topic, partition_key, envelope, traceparent)
+    SELECT e.event_id, e.event_type, e.topic, e.partition_key, e.envelope, e.traceparent
+    FROM outbox_keys, unnest({ids}::uuid[], {types}::text[], {topics}::text[], {keys}::text[], {envelopes}::bytea[],
+                             {traceparents}::text[])
+         WITH ORDINALITY AS e(event_id, event_type, topic, partition_key, envelope, traceparent, position)
+    {only_if}
+    ORDER BY e.position
+    RETURNING 1)"""
+
+
+# One round trip: the rows, and their keys' locks.
+_LOCK_KEYS_AND_INSERT = f"WITH {events_ctes(1)}\nSELECT count(*) FROM outbox_rows"
 
 
 # The next pending rows by sequence, but for those waiting behind a parked row of their key.
@@ -95,16 +109,19 @@ class Outbox:
     async def insert(self, conn: asyncpg.Connection, envelopes: Sequence[Envelope],
                      traceparents: Sequence[str | None]) -> None:
         """Lock the envelopes' partition keys (sorted, in this schema's key space) and insert the rows."""
-        keys = [envelope.partition_key().decode() for envelope in envelopes]
-        await conn.execute(
-            _LOCK_KEYS_AND_INSERT,
+        await conn.execute(_LOCK_KEYS_AND_INSERT, *self.arrays(envelopes, traceparents))
+
+    def arrays(self, envelopes: Sequence[Envelope], traceparents: Sequence[str | None]) -> list[list]:
+        """The six arrays ``events_ctes`` takes: ids, types, topics, partition keys, the envelopes'
+        bytes and their trace contexts."""
+        return [
             [envelope.id for envelope in envelopes],
             [envelope.type for envelope in envelopes],
             [topic_for(envelope.source, self.topic_prefix) for envelope in envelopes],
-            keys,
+            [envelope.partition_key().decode() for envelope in envelopes],
             [envelope.to_json_bytes() for envelope in envelopes],
             list(traceparents),
-        )
+        ]
 
     async def add(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
         """Add one envelope (see ``add_events``)."""

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from shared.outbox import Outbox
-from shared.unit_of_work import Origin, UnitOfWork, UnitsOfWork
+from shared.unit_of_work import Origin, StatementUnit, UnitOfWork, UnitsOfWork
 
 
 class _RolledBack(Exception):
@@ -44,6 +44,16 @@ class Rehearsal(UnitsOfWork):
             try:
                 yield unit
                 await unit.flush()
+            finally:
+                unit.close()
+
+    @asynccontextmanager
+    async def at_once(self, origin: Origin | None = None) -> AsyncIterator[StatementUnit]:
+        """A savepoint, as ``begin``: the statement's change stays until the rollback."""
+        async with self._turn, self.conn.transaction():
+            unit = StatementUnit(self.conn, self.outbox, origin)
+            try:
+                yield unit
             finally:
                 unit.close()
 

@@ -9,8 +9,12 @@ envelope by hand.
 
 ``UnitsOfWork`` opens units on the service's pool (lookups of one statement on its read-only
 pool, and the few short writes that units wait for on a small pool aside); operations are given
-one. The inbox consumer opens the unit of each consumed event itself (``UnitOfWork.inside``), in
-the transaction that also records the event in the inbox, and hands it to the handler.
+one. A change that one statement can make, its events with it, may be a ``StatementUnit``
+(``UnitsOfWork.at_once``): one round trip and no transaction around it, where a unit costs
+BEGIN, its statements, the outbox's and COMMIT, each a pass through the service's event loop while
+the unit holds a connection of the pool. The inbox consumer opens the unit of each consumed event
+itself (``UnitOfWork.inside``), in the transaction that also records the event in the inbox, and
+hands it to the handler.
 
 Whoever owns the transaction counts the business figures of the events once it has committed
 (``shared/business_metrics.py``): ``UnitsOfWork.begin`` here, the inbox consumer for handlers.
@@ -18,7 +22,7 @@ Whoever owns the transaction counts the business figures of the events once it h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,10 +30,11 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.audit import record_in
+from shared import tracing
+from shared.audit import record_in, staff_write_pending
 from shared.business_metrics import count_committed
 from shared.events import Envelope, EventPayload, make_envelope
-from shared.outbox import DeferredOutbox, Outbox
+from shared.outbox import DeferredOutbox, Outbox, events_ctes
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,31 @@ class UnitOfWork:
             unit.close()
 
 
+class StatementUnit(UnitOfWork):
+    """A unit whose change and events are written by one statement (``write``): the operation's
+    CTEs, then the outbox's (``events_ctes``) writing what was emitted if the operation's ``gate``
+    CTE has a row, so that events are written only with the change they announce."""
+
+    async def flush(self) -> None:
+        raise RuntimeError("a statement unit's events are written by its statement: call write()")
+
+    async def write(self, ctes: str, select: str, args: Sequence, *, gate: str) -> asyncpg.Record:
+        """Run ``WITH <ctes>, <the outbox's CTEs> <select>`` with ``args`` as ``$1`` … ``$n``; the
+        row ``select`` returns. ``gate`` names the CTE without whose row nothing is written to the
+        outbox; once written, the events emitted so far count as ``written``."""
+        pending, self._pending = self._pending, []
+        outbox = self._outbox.outbox if isinstance(self._outbox, DeferredOutbox) else self._outbox
+        with outbox.tracer.span("outbox write") as span:
+            arrays = outbox.arrays(pending, [tracing.traceparent_of(span)] * len(pending))
+            row = await self.conn.fetchrow(
+                f"WITH {ctes},\n{events_ctes(len(args) + 1, gate)}\n"
+                f"SELECT (SELECT count(*) FROM outbox_rows) AS events_written, main.* FROM ({select}) AS main",
+                *args, *arrays)
+        if row["events_written"]:
+            self._written += pending
+        return row
+
+
 class UnitsOfWork:
     """Opens units of work on the service's pool: what operations are given."""
 
@@ -147,6 +177,22 @@ class UnitsOfWork:
                 async with UnitOfWork.inside(conn, self.outbox, origin) as unit:
                     yield unit
             count_committed(unit.written)
+
+    @asynccontextmanager
+    async def at_once(self, origin: Origin | None = None) -> AsyncIterator[StatementUnit]:
+        """A unit written by one statement (``StatementUnit.write``), its own transaction; a staff
+        write being served is recorded with it, in a transaction around both."""
+        async with self.pool.acquire() as conn:
+            if staff_write_pending():
+                async with conn.transaction():
+                    unit = StatementUnit(conn, self.outbox, origin)
+                    yield unit
+                    await record_in(conn)
+            else:
+                unit = StatementUnit(conn, self.outbox, origin)
+                yield unit
+        unit.close()
+        count_committed(unit.written)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:

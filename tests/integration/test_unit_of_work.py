@@ -253,3 +253,51 @@ async def test_the_pool_gives_a_connection_back_without_a_reset_round_trip(units
         assert await conn.fetchval("SELECT current_setting('application_name')") == "kept-as-left"
         assert not conn.is_in_transaction()
     assert await changes(units) == 0
+
+
+# A unit written by one statement: the change's CTE, and whether its rows came out, gates the events.
+_ADD_CHANGE = "change AS (INSERT INTO changes SELECT $1 WHERE $2 ON CONFLICT DO NOTHING RETURNING id)"
+_CHANGED = "SELECT EXISTS (SELECT FROM change) AS changed"
+
+
+async def test_a_statement_unit_writes_its_events_with_its_change_in_one_statement(units):
+    payload, change = a_payload(), uuid.uuid4()
+
+    async with units.at_once() as uow:
+        emitted = uow.emit(payload, subject=payload.application_id, region="110000")
+        row = await uow.write(_ADD_CHANGE, _CHANGED, [change, True], gate="change")
+
+    assert (row["changed"], row["events_written"]) == (True, 1)
+    assert [r["event_id"] for r in await outbox_rows(units)] == [emitted.id]
+    assert uow.written == [emitted]
+    assert await changes(units) == 1
+
+
+async def test_a_statement_unit_whose_gate_is_empty_writes_no_event(units):
+    payload, change = a_payload(), uuid.uuid4()
+    async with units.begin() as uow:
+        await uow.conn.execute("INSERT INTO changes VALUES ($1)", change)
+
+    async with units.at_once() as refused:  # the change's condition is false
+        refused.emit(payload, subject=payload.application_id, region="110000")
+        not_written = await refused.write(_ADD_CHANGE, _CHANGED, [uuid.uuid4(), False], gate="change")
+    async with units.at_once() as known:  # the change is there already
+        known.emit(payload, subject=payload.application_id, region="110000")
+        conflicted = await known.write(_ADD_CHANGE, _CHANGED, [change, True], gate="change")
+
+    assert (not_written["changed"], not_written["events_written"]) == (False, 0)
+    assert (conflicted["changed"], conflicted["events_written"]) == (False, 0)
+    assert await outbox_rows(units) == []
+    assert refused.written == known.written == []
+    assert await changes(units) == 1
+
+
+async def test_a_statement_unit_runs_no_transaction_around_its_statement(units):
+    async with units.at_once() as uow:
+        in_transaction = uow.conn.is_in_transaction()
+        await uow.write(_ADD_CHANGE, _CHANGED, [uuid.uuid4(), True], gate="change")
+        with pytest.raises(RuntimeError, match="written by its statement"):
+            await uow.flush()
+
+    assert in_transaction is False
+    assert await changes(units) == 1

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.billing.domain.late_fee import ArrearsBill, settled_arrears
+from services.billing.domain.late_fee import ArrearsBill, SettledArrears, settled_arrears
 from services.billing.domain.payments import (
     Allocation,
+    BillBalance,
     allocate,
     arrears_bill,
     open_bill,
@@ -22,7 +23,7 @@ from services.billing.domain.payments import (
 from services.billing.domain.voucher import ALGORITHM, VoucherBill, voucher_document, voucher_number
 from services.billing.operations.common import Conflict, OutOfScope, Rejected, Service
 from services.billing.operations.overdue import announce_settled_arrears, mark_reported
-from services.billing.operations.voucher_numbers import VoucherClaim, numbers_of
+from services.billing.operations.voucher_numbers import VoucherClaim, numbers_of, reserves_apart
 from services.billing.operations.vouchers import voucher_signer
 from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
@@ -75,66 +76,136 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 
 
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
+    """The payment written by one statement when it can be (``_record_at_once``), in a transaction
+    holding the payer's locks otherwise, or when the payer kept changing under it."""
+    if reserves_apart(service.units, service.settings.voucher_block_size):
+        for _ in range(AT_ONCE_ATTEMPTS):
+            outcome = await _record_at_once(service, request)
+            if outcome is not _CHANGED_MEANWHILE:
+                return outcome
+    return await _record_locked(service, request)
+
+
+AT_ONCE_ATTEMPTS = 3  # then the payment takes the payer's locks: it cannot keep losing to other writers
+
+
+class _ChangedMeanwhile:
+    """The payer changed between the read and the write: nothing was written; read again."""
+
+
+_CHANGED_MEANWHILE = _ChangedMeanwhile()
+
+
+async def _record_at_once(service: Service, request: PaymentRequest) -> PaymentOutcome | _ChangedMeanwhile:
+    """Read the payer without locks, work the payment out, then write it in one statement that
+    locks the account and writes only if the payer is still as read (``repo.RECORD_CHECKED_CTES``).
+
+    The payment's connection is held for that one round trip instead of five (BEGIN, the locked
+    read, the payment, the outbox, COMMIT), each a pass through the event loop: under load the pool
+    is what payments queue for. A payment that settles arrears marks them in its transaction
+    (``_record_locked``), and so does one whose voucher number must be reserved there.
+    """
+    async with service.units.lookup() as reading:
+        payer = await repo.read_payer(reading.conn, request.person_id, request.channel, request.channel_txn_id)
+    decided = _decide(service.settings, payer, request)
+    if isinstance(decided, PaymentOutcome):
+        return decided
+    account, payment = decided
+    if payment.settled:
+        return await _record_locked(service, request)
+    claim = VoucherClaim(numbers_of(service.units), service.settings, service.units)
+    number = await claim.number_apart(account.region, payment.pay_date.year)
+    if number is None:
+        return await _record_locked(service, request)
+    async with service.units.at_once() as uow:
+        result, arguments = _written(service.settings, uow, account, payer.bills, request, payment, number)
+        row = await uow.write(repo.RECORD_CHECKED_CTES, repo.RECORD_CHECKED_RESULT, [*arguments, payer.state],
+                              gate="payment")
+    if row["recorded"]:
+        return PaymentOutcome(result, created=True)
+    claim.unused()
+    if row["unchanged"]:
+        raise _RecordedMeanwhile()
+    return _CHANGED_MEANWHILE
+
+
+async def _record_locked(service: Service, request: PaymentRequest) -> PaymentOutcome:
+    """The payment in a transaction that locks the payer's account and bills first."""
     claim = VoucherClaim(numbers_of(service.units), service.settings, service.units)
     async with service.units.begin() as uow:
         payer = await repo.lock_payer(uow.conn, request.person_id, request.channel, request.channel_txn_id)
-        account = payer.account
-        if account is None:
-            raise Rejected([("body.person_id", "no contribution account is known for this person")])
-        if request.channel_region is not None and account.region != request.channel_region:
-            raise OutOfScope(f"this channel token is for region {request.channel_region}; "
-                             f"the person's account is in {account.region}")
-        if payer.stored is not None:
-            return _replay(payer.stored, request)
-        problems = paid_before_cover(business_date(request.paid_at, service.settings.tz), account.covered_from)
-        if problems:
-            raise Rejected(problems)
-        result = await _apply(uow, service.settings, account, payer.bills, request, claim)
+        decided = _decide(service.settings, payer, request)
+        if isinstance(decided, PaymentOutcome):
+            return decided
+        account, payment = decided
+        await mark_reported(uow.conn, payment.settled, request.paid_at)
+        number = await claim.number(uow.conn, account.region, payment.pay_date.year)
+        result, arguments = _written(service.settings, uow, account, payer.bills, request, payment, number)
+        if not await repo.record_payment(uow.conn, arguments):
+            claim.unused()
+            raise _RecordedMeanwhile()
     claim.committed()
     return PaymentOutcome(result, created=True)
 
 
-async def _apply(uow: UnitOfWork, settings: BillingSettings, account: repo.Account, bills: list[repo.PayerBill],
-                 request: PaymentRequest, claim: VoucherClaim) -> dict[str, Any]:
-    """Spend the payment on the person's unpaid ``bills`` (the rest as credit), store it with its
-    voucher and announce it (``PremiumPaid``, then ``ArrearsSettled`` if it settled them); returns
-    the answer to the channel.
+@dataclass(frozen=True)
+class _Worked:
+    """A payment worked out against its payer's unpaid bills, before its voucher number."""
 
-    The voucher's number comes last (``voucher_numbers``: when the process has none left, the
-    payment reserves a block, and the series' counter stays locked until it commits); after it,
-    one statement stores the payment, its allocations, the bills' balances, the credit and the voucher.
-    """
-    conn = uow.conn
+    pay_date: date
+    allocation: Allocation
+    after: list[BillBalance]
+    settled: list[SettledArrears]
+
+
+def _decide(settings: BillingSettings, payer: repo.Payer, request: PaymentRequest
+            ) -> tuple[repo.Account, _Worked] | PaymentOutcome:
+    """Whether ``payer`` can be paid (else ``Rejected`` or ``OutOfScope``), the first answer again
+    if the channel's transaction is known, or what the payment does."""
+    account = payer.account
+    if account is None:
+        raise Rejected([("body.person_id", "no contribution account is known for this person")])
+    if request.channel_region is not None and account.region != request.channel_region:
+        raise OutOfScope(f"this channel token is for region {request.channel_region}; "
+                         f"the person's account is in {account.region}")
+    if payer.stored is not None:
+        return _replay(payer.stored, request)
     pay_date = business_date(request.paid_at, settings.tz)
-    balances = {bill.balance.bill_id: bill.balance for bill in bills if bill.unpaid}
+    problems = paid_before_cover(pay_date, account.covered_from)
+    if problems:
+        raise Rejected(problems)
+    balances = {bill.balance.bill_id: bill.balance for bill in payer.bills if bill.unpaid}
     allocation = allocate(request.amount, [open_bill(balance, pay_date) for balance in balances.values()])
     after = [balances[part.bill_id].paid(pay_date, part.principal, part.late_fee) for part in allocation.applied]
     paid_in_full = {bill.bill_id for bill in after if bill.unpaid_principal == 0}
-    settled = await mark_reported(conn, settled_arrears(_arrears_after(account, bills, paid_in_full)),
-                                  request.paid_at)
+    return account, _Worked(pay_date, allocation, after,
+                            settled_arrears(_arrears_after(account, payer.bills, paid_in_full)))
 
+
+def _written(settings: BillingSettings, uow: UnitOfWork, account: repo.Account, bills: list[repo.PayerBill],
+             request: PaymentRequest, payment: _Worked, number: int) -> tuple[dict[str, Any], list]:
+    """Emit the payment's events (``PremiumPaid``, then ``ArrearsSettled`` if it settled them);
+    the answer to the channel and the arguments of the payment's statement (``repo.record_arguments``)."""
+    allocation = payment.allocation
     payment_id = uuid.uuid4()
-    voucher_no = voucher_number(account.region, pay_date.year,
-                                await claim.number(conn, account.region, pay_date.year))
+    voucher_no = voucher_number(account.region, payment.pay_date.year, number)
     credit_balance = account.credit_balance + allocation.credit
     result = _result(payment_id, request, voucher_no, allocation, credit_balance)
     issued_at = now_utc()
     lines = {bill.balance.bill_id: bill.lines for bill in bills}
-    recorded = await repo.record_payment(
-        conn, repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
-                              channel=request.channel, channel_txn_id=request.channel_txn_id,
-                              paid_at=request.paid_at, credit_added=allocation.credit, result=result),
-        [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied], after,
+    arguments = repo.record_arguments(
+        repo.NewPayment(payment_id=payment_id, person_id=request.person_id, amount=request.amount,
+                        channel=request.channel, channel_txn_id=request.channel_txn_id,
+                        paid_at=request.paid_at, credit_added=allocation.credit, result=result),
+        [(part.bill_id, part.principal, part.late_fee) for part in allocation.applied], payment.after,
         _voucher(settings, account, payment_id, voucher_no, request, allocation, lines, issued_at), issued_at,
     )
-    if not recorded:
-        claim.unused()
-        raise _RecordedMeanwhile()
     paid = uow.emit(premium_paid(payment_id, request, voucher_no, allocation, credit_balance),
                     subject=str(payment_id), region=account.region)
     # the arrears are settled by the payment: its chain, caused by its PremiumPaid
-    announce_settled_arrears(uow, settled, request.paid_at, correlation_id=paid.correlationid, causation_id=paid.id)
-    return result
+    announce_settled_arrears(uow, payment.settled, request.paid_at, correlation_id=paid.correlationid,
+                             causation_id=paid.id)
+    return result, arguments
 
 
 def _arrears_after(account: repo.Account, bills: list[repo.PayerBill], paid_in_full: set[uuid.UUID]

@@ -130,6 +130,17 @@ class VoucherClaim:
 
     async def number(self, conn: asyncpg.Connection, region: str, year: int) -> int:
         """A number of the region's series for ``year``, for the payment's transaction on ``conn``."""
+        taken = await self.number_apart(region, year)
+        if taken is not None:
+            return taken
+        block = await repo.reserve_voucher_block(conn, region, year, self._block_size, HOLDER)
+        self._rest_of_block = block[1:]
+        return block[0]
+
+    async def number_apart(self, region: str, year: int) -> int | None:
+        """A free number of the region's series for ``year``, waiting for a block reserved apart if
+        none is free; None when blocks are not reserved apart or the reservation failed (the number
+        is then the payment transaction's to reserve: ``number``)."""
         if self._series is not None:
             raise RuntimeError("a payment has one voucher number")
         self._series = series = (region, year)
@@ -139,10 +150,7 @@ class VoucherClaim:
             self._taken = self._numbers.take(series)  # None when other payments took the whole block
         if self._taken is not None:
             self._numbers.refill_when_low(series, self._units, self._block_size)
-            return self._taken
-        block = await repo.reserve_voucher_block(conn, region, year, self._block_size, HOLDER)
-        self._rest_of_block = block[1:]
-        return block[0]
+        return self._taken
 
     def committed(self) -> None:
         if self._series is not None:

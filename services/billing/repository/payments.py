@@ -61,6 +61,7 @@ class Payer:
     account: Account | None
     stored: StoredPayment | None
     bills: list[PayerBill]
+    state: str | None = None  # the digest of it all as read without locks (``read_payer``)
 
 
 # The account is locked first (the bills' condition reads it), as every writer of a person's bills
@@ -87,14 +88,29 @@ ORDER BY payer_bills.due_date, payer_bills.first_month, payer_bills.bill_id"""
 async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
     """The payer's account and bills, locked, and the payment already recorded for the channel's
     transaction (``Payer``): one round trip."""
-    rows = await conn.fetch(_LOCKED_PAYER, person_id, channel, channel_txn_id)
+    return _payer(await conn.fetch(_LOCKED_PAYER, person_id, channel, channel_txn_id))
+
+
+# The same, read without locks, with the digest of what it read (migration 010, payer_state) taken
+# from the same snapshot: a payment written by one statement compares it with the digest of then.
+_PAYER_AS_READ = (_LOCKED_PAYER.replace(" FOR NO KEY UPDATE OF a", "").replace("FOR NO KEY UPDATE OF b", "")
+                  .replace("SELECT account.*,", "SELECT account.*, payer_state($1) AS state,"))
+
+
+async def read_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
+    """``lock_payer``'s payer without its locks, and ``Payer.state`` set: one round trip."""
+    return _payer(await conn.fetch(_PAYER_AS_READ, person_id, channel, channel_txn_id))
+
+
+def _payer(rows: list[asyncpg.Record]) -> Payer:
     if not rows:
         return Payer(None, None, [])
     first = rows[0]
     account = Account(first["person_id"], first["region"], first["credit_balance"], first["covered_from"])
     stored = (StoredPayment(first["paid_by"], first["paid_amount"], first["paid_result"])
               if first["paid_by"] is not None else None)
-    return Payer(account, stored, [_payer_bill(row) for row in rows if row["bill_id"] is not None])
+    return Payer(account, stored, [_payer_bill(row) for row in rows if row["bill_id"] is not None],
+                 first.get("state"))
 
 
 def _payer_bill(row: asyncpg.Record) -> PayerBill:
@@ -154,27 +170,15 @@ async def reserve_voucher_block(conn: asyncpg.Connection, region: str, year: int
     return range(row["first_no"], row["last_no"] + 1)
 
 
-@dataclass(frozen=True)
-class NewPayment:
-    payment_id: uuid.UUID
-    person_id: uuid.UUID
-    amount: Decimal
-    channel: str
-    channel_txn_id: str
-    paid_at: datetime
-    credit_added: Decimal
-    result: dict[str, Any]
-
-
 # The payment, what it went to, the bills' new balances, the credit it added and its voucher, in one
 # statement (one round trip while the voucher counter may be locked). A channel transaction recorded
-# meanwhile leaves ``payment`` empty, and with it everything else. A bill paid in full is settled at
-# the payment's time.
-_RECORD_PAYMENT = """
-WITH payment AS (
+# meanwhile leaves ``payment`` empty, and with it everything else; so does ``written_if`` false. A bill
+# paid in full is settled at the payment's time.
+def _payment_ctes(written_if: str) -> str:
+    return f"""payment AS (
     INSERT INTO payments (payment_id, person_id, amount, channel, channel_txn_id, paid_at, credit_added, voucher_no,
                           result)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::json WHERE {written_if}
     ON CONFLICT (channel, channel_txn_id) DO NOTHING RETURNING payment_id),
 allocations AS (
     INSERT INTO payment_allocations (payment_id, bill_id, principal, late_fee)
@@ -195,18 +199,45 @@ balances AS (
     WHERE b.bill_id = u.bill_id),
 credit AS (
     UPDATE person_accounts a SET credit_balance = a.credit_balance + $7
-    FROM payment WHERE a.person_id = $2 AND $7 > 0)
-SELECT count(*) > 0 FROM payment"""
+    FROM payment WHERE a.person_id = $2 AND $7 > 0)"""
 
 
-async def record_payment(conn: asyncpg.Connection, payment: NewPayment,
-                         allocations: list[tuple[uuid.UUID, Decimal, Decimal]], after: list[BillBalance],
-                         voucher: StoredVoucher, issued_at: datetime) -> bool:
-    """Record the payment, its allocations ((bill, principal, late fee) each), the bills' balances
-    ``after`` it, the credit it adds and its voucher; False, and nothing written, when the channel's
-    transaction id was recorded meanwhile."""
-    return await conn.fetchval(
-        _RECORD_PAYMENT,
+_RECORD_PAYMENT = f"WITH {_payment_ctes('true')}\nSELECT count(*) > 0 FROM payment"
+
+# The payer as ``read_payer`` read it ($24, its digest), or nothing written: the account is locked
+# first, as every writer of a person's bills does, then the digest taken of what is committed now
+# (``payer_state_now``, after the lock: the function is called on the locked row).
+RECORD_CHECKED_CTES = f"""checked AS (
+    SELECT payer_state_now(locked.person_id) = $24 AS unchanged
+    FROM (SELECT person_id FROM person_accounts WHERE person_id = $2 FOR NO KEY UPDATE) AS locked),
+{_payment_ctes("(SELECT unchanged FROM checked)")}"""
+RECORD_CHECKED_RESULT = ("SELECT coalesce((SELECT unchanged FROM checked), false) AS unchanged, "
+                         "EXISTS (SELECT FROM payment) AS recorded")
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    payment_id: uuid.UUID
+    person_id: uuid.UUID
+    amount: Decimal
+    channel: str
+    channel_txn_id: str
+    paid_at: datetime
+    credit_added: Decimal
+    result: dict[str, Any]
+
+
+async def record_payment(conn: asyncpg.Connection, arguments: list) -> bool:
+    """Record the payment of ``arguments`` (``record_arguments``); False, and nothing written, when
+    the channel's transaction id was recorded meanwhile."""
+    return await conn.fetchval(_RECORD_PAYMENT, *arguments)
+
+
+def record_arguments(payment: NewPayment, allocations: list[tuple[uuid.UUID, Decimal, Decimal]],
+                     after: list[BillBalance], voucher: StoredVoucher, issued_at: datetime) -> list:
+    """``$1`` … ``$23`` of the payment's statement: the payment, its allocations ((bill, principal,
+    late fee) each), the bills' balances ``after`` it, the credit it adds and its voucher."""
+    return [
         payment.payment_id, payment.person_id, payment.amount, payment.channel, payment.channel_txn_id,
         payment.paid_at, payment.credit_added, voucher.voucher_no, payment.result,
         [bill_id for bill_id, _, _ in allocations], [principal for _, principal, _ in allocations],
@@ -215,7 +246,7 @@ async def record_payment(conn: asyncpg.Connection, payment: NewPayment,
         [bill.bill_id for bill in after], [bill.principal_paid for bill in after],
         [bill.late_fee_paid for bill in after], [bill.frozen_accrual for bill in after],
         [bill.accrued_through for bill in after],
-    )
+    ]
 
 
 @dataclass(frozen=True)
