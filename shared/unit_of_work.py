@@ -183,15 +183,16 @@ class UnitsOfWork:
         """A unit written by one statement (``StatementUnit.write``), its own transaction; a staff
         write being served is recorded with it, in a transaction around both."""
         async with self.pool.acquire() as conn:
-            if staff_write_pending():
-                async with conn.transaction():
-                    unit = StatementUnit(conn, self.outbox, origin)
+            unit = StatementUnit(conn, self.outbox, origin)
+            try:
+                if staff_write_pending():
+                    async with conn.transaction():
+                        yield unit
+                        await record_in(conn)
+                else:
                     yield unit
-                    await record_in(conn)
-            else:
-                unit = StatementUnit(conn, self.outbox, origin)
-                yield unit
-        unit.close()
+            finally:
+                unit.close()
         count_committed(unit.written)
 
     @asynccontextmanager

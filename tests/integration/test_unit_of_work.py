@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
+from shared import audit
 from shared.db import apply_migrations, create_pool
 from shared.events import ApplicationWithdrawn
 from shared.outbox import Outbox
@@ -300,4 +301,24 @@ async def test_a_statement_unit_runs_no_transaction_around_its_statement(units):
             await uow.flush()
 
     assert in_transaction is False
+    assert await changes(units) == 1
+
+
+async def test_a_statement_unit_serving_a_staff_write_records_it_with_its_change(units):
+    holder = audit._Holder(action=audit.StaffAction(
+        request_id=uuid.uuid4().hex, actor_sub="ops-1", actor_role="ops", actor_region="110000", method="POST",
+        route="/v1/ops/something", path_params={}, request=None, reason="a test"))
+    token = audit._current.set(holder)
+    try:
+        async with units.at_once() as uow:
+            in_transaction = uow.conn.is_in_transaction()
+            await uow.write(_ADD_CHANGE, _CHANGED, [uuid.uuid4(), True], gate="change")
+    finally:
+        audit._current.reset(token)
+
+    assert in_transaction is True and holder.recorded is True
+    async with units.pool.acquire() as conn:
+        recorded = await conn.fetchrow("SELECT actor_sub, outcome FROM staff_actions WHERE request_id = $1",
+                                       holder.action.request_id)
+    assert (recorded["actor_sub"], recorded["outcome"]) == ("ops-1", "changed")
     assert await changes(units) == 1
