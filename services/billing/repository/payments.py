@@ -61,7 +61,7 @@ class Payer:
     account: Account | None
     stored: StoredPayment | None
     bills: list[PayerBill]
-    state: str | None = None  # the digest of it all as read without locks (``read_payer``)
+    state: str | None = None  # the payer's state as read without locks (``read_payer``, ``payer_state``)
 
 
 # The account is locked first (the bills' condition reads it), as every writer of a person's bills
@@ -91,8 +91,8 @@ async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: st
     return _payer(await conn.fetch(_LOCKED_PAYER, person_id, channel, channel_txn_id))
 
 
-# The same, read without locks, with the digest of what it read (migration 010, payer_state) taken
-# from the same snapshot: a payment written by one statement compares it with the digest of then.
+# The same, read without locks, with the payer's state (migration 010, payer_state) taken from the
+# same snapshot: a payment written by one statement compares it with the state when it writes.
 _PAYER_AS_READ = (_LOCKED_PAYER.replace(" FOR NO KEY UPDATE OF a", "").replace("FOR NO KEY UPDATE OF b", "")
                   .replace("SELECT account.*,", "SELECT account.*, payer_state($1) AS state,"))
 
@@ -204,8 +204,8 @@ credit AS (
 
 _RECORD_PAYMENT = f"WITH {_payment_ctes('true')}\nSELECT count(*) > 0 FROM payment"
 
-# The payer as ``read_payer`` read it ($24, its digest), or nothing written: the account is locked
-# first, as every writer of a person's bills does, then the digest taken of what is committed now
+# The payer as ``read_payer`` read it ($24, its state), or nothing written: the account is locked
+# first, as every writer of a person's bills does, then the state taken of what is committed now
 # (``payer_state_now``, after the lock: the function is called on the locked row).
 RECORD_CHECKED_CTES = f"""checked AS (
     SELECT payer_state_now(locked.person_id) = $24 AS unchanged

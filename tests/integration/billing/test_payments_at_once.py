@@ -62,7 +62,7 @@ async def test_a_payment_recorded_after_the_read_is_seen_and_the_bill_is_paid_on
 
 async def test_a_change_committed_while_the_statement_waits_for_the_account_is_seen(billing, monkeypatch):
     """The statement's own snapshot is taken before it waits for the account's lock; the payer's
-    digest is taken after it (``payer_state_now``), so a credit committed meanwhile is seen."""
+    state is taken after it (``payer_state_now``), so a credit committed meanwhile is seen."""
     person = await an_active_enrolment(billing)
     await billing_run(billing, "2025-06-25")
     holder = await billing.pool.acquire()
@@ -103,7 +103,7 @@ async def test_a_payment_whose_payer_keeps_changing_takes_the_payers_locks(billi
 
     async def never_as_it_is(conn, person_id, channel, channel_txn_id):
         reads.append(await read(conn, person_id, channel, channel_txn_id))
-        return dataclasses.replace(reads[-1], state="a digest of some other moment")
+        return dataclasses.replace(reads[-1], state="the state of some other moment")
 
     monkeypatch.setattr(repo, "read_payer", never_as_it_is)
 
