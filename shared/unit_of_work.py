@@ -136,6 +136,8 @@ class StatementUnit(UnitOfWork):
     CTEs, then the outbox's (``events_ctes``) writing what was emitted if the operation's ``gate``
     CTE has a row, so that events are written only with the change they announce."""
 
+    _outbox: Outbox  # the service's own (``UnitsOfWork.at_once``), never a consumer batch's
+
     async def flush(self) -> None:
         raise RuntimeError("a statement unit's events are written by its statement: call write()")
 
@@ -144,9 +146,8 @@ class StatementUnit(UnitOfWork):
         row ``select`` returns. ``gate`` names the CTE without whose row nothing is written to the
         outbox; once written, the events emitted so far count as ``written``."""
         pending, self._pending = self._pending, []
-        outbox = self._outbox.outbox if isinstance(self._outbox, DeferredOutbox) else self._outbox
-        with outbox.tracer.span("outbox write") as span:
-            arrays = outbox.arrays(pending, [tracing.traceparent_of(span)] * len(pending))
+        with self._outbox.tracer.span("outbox write") as span:
+            arrays = self._outbox.arrays(pending, [tracing.traceparent_of(span)] * len(pending))
             row = await self.conn.fetchrow(
                 f"WITH {ctes},\n{events_ctes(len(args) + 1, gate)}\n"
                 f"SELECT (SELECT count(*) FROM outbox_rows) AS events_written, main.* FROM ({select}) AS main",

@@ -22,10 +22,14 @@ class Account:
     covered_from: date | None = None  # the first month of the person's earliest enrolment
 
 
-_LOCKED_ACCOUNT = """
+def _account_sql(lock: str) -> str:
+    return f"""
 SELECT a.person_id, a.region, a.credit_balance,
        (SELECT min(start_month) FROM enrolments e WHERE e.person_id = a.person_id) AS covered_from
-FROM person_accounts a WHERE a.person_id = $1 FOR NO KEY UPDATE OF a"""
+FROM person_accounts a WHERE a.person_id = $1 {lock}"""
+
+
+_LOCKED_ACCOUNT = _account_sql("FOR NO KEY UPDATE OF a")
 
 
 async def lock_account(conn: asyncpg.Connection, person_id: uuid.UUID) -> Account | None:
@@ -65,9 +69,13 @@ class Payer:
 
 
 # The account is locked first (the bills' condition reads it), as every writer of a person's bills
-# does; the bills are then the person's own, read again at their latest version once locked.
-_LOCKED_PAYER = f"""
-WITH account AS ({_LOCKED_ACCOUNT}),
+# does; the bills are then the person's own, read again at their latest version once locked. Read
+# without locks (``read_payer``), the same rows come with the payer's state (migration 010,
+# payer_state) taken from the same snapshot: a payment written by one statement compares it with
+# the state when it writes.
+def _payer_sql(*, locked: bool) -> str:
+    return f"""
+WITH account AS ({_account_sql("FOR NO KEY UPDATE OF a" if locked else "")}),
 payer_bills AS (
     SELECT b.bill_id, b.due_date, b.first_month, b.principal, b.principal_paid, b.grace_days, b.late_fee_daily_rate,
            b.late_fee_accrued AS frozen_accrual, b.accrued_through, b.late_fee_paid,
@@ -78,23 +86,22 @@ payer_bills AS (
     FROM bills b
     WHERE b.person_id = $1 AND (SELECT true FROM account)
       AND (b.status IN ('open', 'overdue') OR ({SETTLED_UNANNOUNCED}))
-    FOR NO KEY UPDATE OF b)
-SELECT account.*, p.person_id AS paid_by, p.amount AS paid_amount, p.result AS paid_result, payer_bills.*
+    {"FOR NO KEY UPDATE OF b" if locked else ""})
+SELECT account.*, {"" if locked else "payer_state($1) AS state, "}p.person_id AS paid_by, p.amount AS paid_amount,
+       p.result AS paid_result, payer_bills.*
 FROM account LEFT JOIN payments p ON p.channel = $2 AND p.channel_txn_id = $3
      LEFT JOIN payer_bills ON true
 ORDER BY payer_bills.due_date, payer_bills.first_month, payer_bills.bill_id"""
+
+
+_LOCKED_PAYER = _payer_sql(locked=True)
+_PAYER_AS_READ = _payer_sql(locked=False)
 
 
 async def lock_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
     """The payer's account and bills, locked, and the payment already recorded for the channel's
     transaction (``Payer``): one round trip."""
     return _payer(await conn.fetch(_LOCKED_PAYER, person_id, channel, channel_txn_id))
-
-
-# The same, read without locks, with the payer's state (migration 010, payer_state) taken from the
-# same snapshot: a payment written by one statement compares it with the state when it writes.
-_PAYER_AS_READ = (_LOCKED_PAYER.replace(" FOR NO KEY UPDATE OF a", "").replace("FOR NO KEY UPDATE OF b", "")
-                  .replace("SELECT account.*,", "SELECT account.*, payer_state($1) AS state,"))
 
 
 async def read_payer(conn: asyncpg.Connection, person_id: uuid.UUID, channel: str, channel_txn_id: str) -> Payer:
