@@ -74,11 +74,69 @@ outbox_rows AS (
 _LOCK_KEYS_AND_INSERT = f"WITH {events_ctes(1)}\nSELECT count(*) FROM outbox_rows"
 
 
-# The next pending rows by sequence, but for those waiting behind a parked row of their key.
-_PENDING_IN_ORDER = (
-    "FROM outbox AS o WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox AS parked "
-    "WHERE parked.status = 'failed' AND parked.partition_key = o.partition_key) ORDER BY seq LIMIT $1")
+def _pending_in_order(pending_from: str) -> str:
+    """The next pending rows by sequence from ``pending_from`` (where the relay knows there are some,
+    ``outbox_relay``), but for those waiting behind a parked row of their key; $1 is how many."""
+    return (f"FROM outbox AS o WHERE seq >= {pending_from} AND status = 'pending' AND NOT EXISTS "
+            "(SELECT 1 FROM outbox AS parked WHERE parked.parked AND parked.partition_key = o.partition_key) "
+            "ORDER BY seq LIMIT $1")
+
+
 _ROW = "seq, event_id, event_type, topic, partition_key, envelope, traceparent"
+
+# The claim: the next pending rows marked sent, with what the relay learns of the statement's snapshot
+# for its horizon (``PendingHorizon``): where it read from, the last sequence number drawn, the oldest
+# transaction running and, when asked ($2), its own transaction's id. With no row claimed it still
+# answers one row: the horizon's.
+_CLAIM = f"""WITH horizon AS MATERIALIZED (
+    SELECT pending_from,
+           (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_seq_seq) AS last_seq,
+           pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS oldest_running,
+           CASE WHEN $2 THEN pg_current_xact_id()::text::bigint END AS own_xid
+    FROM outbox_relay),
+claimed AS (
+    UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
+    WHERE seq = ANY(ARRAY(SELECT seq {_pending_in_order("(SELECT pending_from FROM horizon)")}))
+    RETURNING {_ROW})
+SELECT h.pending_from, h.last_seq, h.oldest_running, h.own_xid, c.* FROM horizon AS h LEFT JOIN claimed AS c ON true"""
+
+# Forward only from where the claim read: if ``shebao outbox republish`` moved it back since, it stays.
+_MOVE_PENDING_FROM = "UPDATE outbox_relay SET pending_from = $2 WHERE pending_from = $1"
+
+
+def pending_again_ctes(rows: str) -> str:
+    """A CTE for a statement that makes rows pending again (the CTE ``rows``, returning their ``seq``):
+    the relay's ``pending_from`` put back to the first of them, in the same transaction."""
+    return (f"pending_from_lowered AS (UPDATE outbox_relay SET pending_from = least(pending_from, "
+            f"(SELECT min(seq) FROM {rows})) WHERE EXISTS (SELECT FROM {rows}))")
+
+
+@dataclass
+class PendingHorizon:
+    """How far the outbox's sequence is settled: every row numbered up to ``settled`` is committed or
+    rolled back, none still to come.
+
+    A number the relay read is settled once an id of a transaction the relay began after that read is
+    older than every transaction running: each writer had its id before it drew its number (the
+    column's default, migration 007), so all of them have ended. One number waits for such an id at a
+    time, the newest read waits to be next; all three come from the claims' own snapshots.
+    """
+
+    settled: int = 0
+    waiting: tuple[int, int] | None = None  # (a number, an id of a transaction begun after it was read)
+    next_seq: int | None = None  # the newest number read, waiting for an id
+
+    def wants_own_xid(self) -> bool:
+        return self.next_seq is not None and self.waiting is None
+
+    def observe(self, last_seq: int, oldest_running: int, own_xid: int | None) -> None:
+        if self.waiting is not None and self.waiting[1] < oldest_running:
+            self.settled = max(self.settled, self.waiting[0])
+            self.waiting = None
+        if own_xid is not None and self.next_seq is not None and self.waiting is None:
+            self.waiting, self.next_seq = (self.next_seq, own_xid), None
+        if last_seq > max(self.settled, self.waiting[0] if self.waiting else 0):
+            self.next_seq = last_seq
 
 
 @dataclass(frozen=True)
@@ -168,6 +226,8 @@ class RelayConfig:
     # retention is days: a purge a minute is plenty ("every 60 passes" was every second or two at a
     # busy relay's pace, each reading the newest, unsummarised part of the sent_at index)
     purge_interval_s: float = 60.0
+    # the outbox's gauges, read again by every scrape too; counting a backlog reads all of it
+    lag_metrics_interval_s: float = 5.0
     backoff_max_s: float = 5.0
     publish_timeout_s: float = 15.0
     max_refusals: int = 5
@@ -191,6 +251,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self.is_leader = False
+        self.horizon = PendingHorizon()
+        self._one_pass_at_a_time = asyncio.Lock()  # the horizon pairs numbers with ids of later passes
 
     async def run(self) -> None:
         """Run until cancelled or ``stop()`` is called."""
@@ -229,12 +291,17 @@ class OutboxRelay:
         pending and the error is raised, for the caller to retry. When it fails otherwise, the rows
         are sent one by one: the ones at fault are refused (and parked after ``max_refusals``).
         """
+        async with self._one_pass_at_a_time:
+            return await self._publish_pending()
+
+    async def _publish_pending(self) -> int:
         rows: list[asyncpg.Record] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                rows = await self._claim_pending(conn)
+                rows, pending_from = await self._claim_pending(conn)
                 if rows:
                     await asyncio.wait_for(self._send(rows), self.config.publish_timeout_s)
+                await self._move_pending_from(conn, pending_from, rows)
         except Exception as error:
             if not rows:
                 raise  # the database's, before anything was sent
@@ -245,21 +312,32 @@ class OutboxRelay:
         metrics.EVENTS_PUBLISHED.labels(self.config.service).inc(len(rows))
         return len(rows)
 
-    async def _claim_pending(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    async def _claim_pending(self, conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], int]:
         """The next pending rows by sequence (but for those waiting behind a parked row of their key),
-        marked sent inside ``conn``'s open transaction."""
-        rows = await conn.fetch(
-            "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL "
-            f"WHERE seq = ANY(ARRAY(SELECT seq {_PENDING_IN_ORDER})) RETURNING {_ROW}",
-            self.config.batch_size,
-        )
-        return sorted(rows, key=lambda row: row["seq"])
+        marked sent inside ``conn``'s open transaction, and the ``pending_from`` they were read from;
+        the horizon learns what the claim's snapshot saw."""
+        answer = await conn.fetch(_CLAIM, self.config.batch_size, self.horizon.wants_own_xid())
+        first = answer[0]
+        self.horizon.observe(first["last_seq"], first["oldest_running"], first["own_xid"])
+        rows = [row for row in answer if row["seq"] is not None]
+        return sorted(rows, key=lambda row: row["seq"]), first["pending_from"]
+
+    async def _move_pending_from(self, conn: asyncpg.Connection, pending_from: int,
+                                 claimed: Sequence[asyncpg.Record]) -> None:
+        """Move ``pending_from`` up to the settled horizon, in the claim's transaction: every row up to
+        there is final, and the claim, which saw them all, marked those still pending — unless it
+        stopped at a full batch, after whose last row more may wait."""
+        moved_to = self.horizon.settled + 1
+        if len(claimed) == self.config.batch_size:
+            moved_to = min(moved_to, claimed[-1]["seq"] + 1)
+        if moved_to > pending_from:
+            await conn.execute(_MOVE_PENDING_FROM, pending_from, moved_to)
 
     async def _pending_rows(self) -> list[asyncpg.Record]:
         """The next pending rows by sequence, but for those waiting behind a parked row of their key."""
         async with self.pool.acquire() as conn:
             return await conn.fetch(
-                f"SELECT {_ROW} {_PENDING_IN_ORDER}",
+                f"SELECT {_ROW} {_pending_in_order('(SELECT pending_from FROM outbox_relay)')}",
                 self.config.batch_size,
             )
 
@@ -327,9 +405,9 @@ class OutboxRelay:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS age "
-                "FROM outbox WHERE status = 'pending'"
+                "FROM outbox WHERE seq >= (SELECT pending_from FROM outbox_relay) AND status = 'pending'"
             )
-            parked = await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'failed'")
+            parked = await conn.fetchval("SELECT count(*) FROM outbox WHERE parked")
         metrics.OUTBOX_PENDING.labels(self.config.service).set(row["pending"])
         metrics.OUTBOX_OLDEST_PENDING_AGE.labels(self.config.service).set(float(row["age"] or 0))
         metrics.OUTBOX_PARKED.labels(self.config.service).set(parked)
@@ -338,6 +416,7 @@ class OutboxRelay:
         listener = await connect(self.config.database_url, self.config.schema)
         try:
             await self._wait_for_leadership(listener)
+            self.horizon = PendingHorizon()
             await listener.add_listener(f"{self.config.schema}_outbox", self._on_notify)
             log.info("outbox relay active")
             await self._publish_loop(listener)
@@ -355,9 +434,9 @@ class OutboxRelay:
         self.is_leader = True
 
     async def _publish_loop(self, listener: asyncpg.Connection) -> None:
-        cycles = failures = 0
+        failures = 0
         loop = asyncio.get_running_loop()
-        next_purge = loop.time()
+        next_purge = next_lag_metrics = loop.time()
         while not self._stopping:
             if listener.is_closed():
                 raise ConnectionError("outbox listener connection closed")
@@ -372,8 +451,8 @@ class OutboxRelay:
                             failures=failures)
                 await asyncio.sleep(self._backoff(failures))
                 continue
-            cycles += 1
-            if cycles % 60 == 1:
+            if loop.time() >= next_lag_metrics:
+                next_lag_metrics = loop.time() + self.config.lag_metrics_interval_s
                 await self.update_lag_metrics()
             if loop.time() >= next_purge:
                 next_purge = loop.time() + self.config.purge_interval_s

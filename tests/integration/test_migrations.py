@@ -36,7 +36,7 @@ async def test_applies_kernel_and_service_migrations_once(infrastructure, unique
         tables = await conn.fetch(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", unique_name
         )
-        assert [t["table_name"] for t in tables] == ["dead_lettered", "inbox", "outbox", "people",
+        assert [t["table_name"] for t in tables] == ["dead_lettered", "inbox", "outbox", "outbox_relay", "people",
                                                       "schema_migrations", "staff_actions"]
     finally:
         await conn.close()

@@ -24,6 +24,7 @@ from datetime import datetime
 import asyncpg
 
 from shared.db import check_schema_name
+from shared.outbox import pending_again_ctes
 from shared.settings import Settings
 from tooling.ops import OpsError
 from tooling.ops.services import ops_connection
@@ -94,8 +95,9 @@ async def republish_parked(settings: Settings, schema: str, *, dry_run: bool = F
         else:
             async with conn.transaction():
                 rows = await conn.fetch(
-                    """WITH again AS (
-                            UPDATE outbox SET status = 'pending', refusals = 0 WHERE status = 'failed' RETURNING topic)
+                    f"""WITH again AS (
+                            UPDATE outbox SET status = 'pending', refusals = 0 WHERE parked RETURNING seq, topic),
+                        {pending_again_ctes("again")}
                         SELECT topic, count(*) AS n FROM again GROUP BY topic""")
                 await _wake_relay(conn, schema)
     finally:
@@ -165,7 +167,9 @@ async def republish(
             async with conn.transaction():
                 rows = await conn.fetch(
                     f"""WITH again AS (
-                            UPDATE outbox SET status = 'pending', last_error = NULL WHERE {_SELECTION} RETURNING topic)
+                            UPDATE outbox SET status = 'pending', last_error = NULL WHERE {_SELECTION}
+                            RETURNING seq, topic),
+                        {pending_again_ctes("again")}
                         SELECT topic, count(*) AS n FROM again GROUP BY topic""",
                     *arguments,
                 )
