@@ -9,7 +9,8 @@ In every case the producing side runs in this process and the consuming side in 
 process, as two services would, and both sides of every kind on uvloop's event loop: uvicorn
 gives it to every service (``run_service``), so the services' consumers and relays run on it.
 The clock runs from the first write until the last effect row is written (its own timestamp,
-by the server's clock). Prints events/s and the ratios.
+by the server's clock). Prints events/s and the ratios. After each run its schemas are dropped and the
+server checkpoints, so that no run pays for the vacuum and the writes of the ones before it.
 With ``--repeat N`` the kinds run N times in turn (raw, batch, raw, batch, …), each ratio against
 the raw run just before it, and the median ratio is printed with its range: on a shared machine
 whose speed drifts from one minute to the next, one pair is not a figure.
@@ -34,6 +35,7 @@ import time
 import uuid
 from pathlib import Path
 
+import asyncpg
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from tqdm import tqdm
@@ -173,6 +175,7 @@ async def measure(kind: str, database_url: str, bootstrap: str, events: list) ->
             await producer.stop()
         stop.set()
         child.join(30)
+        await _clean_up(database_url, [name, f"{name}_enr", f"{name}_doc"])
 
 
 async def _prepare(kind: str, database_url: str, bootstrap: str, name: str, effects_schema: str) -> None:
@@ -184,6 +187,18 @@ async def _prepare(kind: str, database_url: str, bootstrap: str, name: str, effe
     conn = await connect(database_url, effects_schema)
     await conn.execute(EFFECTS_TABLE)
     await conn.close()
+
+
+async def _clean_up(database_url: str, schemas: list[str]) -> None:
+    """Drop a run's schemas and checkpoint, so that the next run does not pay for this one: its dead
+    rows vacuumed, its dirty pages written, while it is being measured."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        for schema in schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
 
 
 async def _wait_for_effects(database_url: str, schema: str, total: int, progress: tqdm) -> float:
