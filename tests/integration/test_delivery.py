@@ -50,6 +50,13 @@ class Pair:
     async def effect_ids(self) -> set:
         return {row["event_id"] for row in await self.effects()}
 
+    async def has_effect_of(self, event_id) -> bool:
+        return event_id in await self.effect_ids()
+
+    async def effects_at_least(self, count: int) -> list | None:
+        rows = await self.effects()
+        return rows if len(rows) >= count else None
+
 
 async def start_pair(infrastructure, unique_name: str, handler=record_effect) -> Pair:
     producer = await start_runtime(infrastructure, name="enrollment", schema=f"{unique_name}_enr",
@@ -61,14 +68,6 @@ async def start_pair(infrastructure, unique_name: str, handler=record_effect) ->
     async with consumer.pool.acquire() as conn:
         await conn.execute("CREATE TABLE effects (seq bigserial, event_id uuid NOT NULL, person_id uuid NOT NULL)")
     return Pair(producer, consumer, f"{unique_name}.")
-
-
-@pytest.fixture
-async def pair(infrastructure, unique_name):
-    pair = await start_pair(infrastructure, unique_name)
-    yield pair
-    await pair.consumer.stop()
-    await pair.producer.stop()
 
 
 async def test_event_written_in_one_schema_reaches_handler_of_another_service(pair):
@@ -88,7 +87,7 @@ async def test_rolled_back_transaction_publishes_nothing(pair, infrastructure):
     await pair.write([rolled_back], rollback=True)
     await pair.write([committed])
 
-    await eventually(lambda: _contains(pair, committed.id))
+    await eventually(lambda: pair.has_effect_of(committed.id))
     assert rolled_back.id not in await pair.effect_ids()
     topic = topic_for("enrollment", pair.prefix)
     published = await read_topic(infrastructure.bootstrap_servers, topic, expected=1)
@@ -98,13 +97,13 @@ async def test_rolled_back_transaction_publishes_nothing(pair, infrastructure):
 async def test_same_event_delivered_twice_is_applied_once(pair, infrastructure):
     event, marker = a_withdrawal(), a_withdrawal()
     await pair.write([event])
-    await eventually(lambda: _contains(pair, event.id))
+    await eventually(lambda: pair.has_effect_of(event.id))
 
     topic = topic_for("enrollment", pair.prefix)
     headers = [(TYPE_HEADER, b"ApplicationWithdrawn")]
     await publish_raw(infrastructure.bootstrap_servers, topic, event.to_json_bytes(), event.partition_key(), headers)
     await pair.write([marker])
-    await eventually(lambda: _contains(pair, marker.id))
+    await eventually(lambda: pair.has_effect_of(marker.id))
 
     ids = [row["event_id"] for row in await pair.effects()]
     assert ids.count(event.id) == 1
@@ -126,7 +125,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_partition_moves
         await pair.write([poison])
         await pair.write([after])
 
-        await eventually(lambda: _contains(pair, after.id))
+        await eventually(lambda: pair.has_effect_of(after.id))
         assert poison.id not in await pair.effect_ids()
         assert attempts == [poison.id] * 3
         dlq = dlq_topic(topic_for("enrollment", pair.prefix))
@@ -155,7 +154,7 @@ async def test_an_os_error_of_the_handler_while_the_database_answers_is_dead_let
         await pair.write([poison])
         await pair.write([after])
 
-        await eventually(lambda: _contains(pair, after.id))
+        await eventually(lambda: pair.has_effect_of(after.id))
         dlq = dlq_topic(topic_for("enrollment", pair.prefix))
         [dead] = await read_topic(infrastructure.bootstrap_servers, dlq, expected=1)
         assert b"OSError: [Errno 28] No space left on device" in dict(dead.headers)["dlq_error"]
@@ -173,7 +172,7 @@ async def test_invalid_envelope_goes_straight_to_dead_letters(pair, infrastructu
     good = a_withdrawal()
     await pair.write([good])
 
-    await eventually(lambda: _contains(pair, good.id))
+    await eventually(lambda: pair.has_effect_of(good.id))
     [dead] = await read_topic(infrastructure.bootstrap_servers, dlq_topic(topic), expected=1)
     headers = dict(dead.headers)
     assert headers["dlq_error"].startswith(b"invalid event:")
@@ -189,21 +188,12 @@ async def test_events_of_a_person_arrive_in_the_order_they_were_committed(pair):
     for event in events[20:]:
         await pair.write([event])
 
-    rows = await eventually(lambda: _count_at_least(pair, 40))
+    rows = await eventually(lambda: pair.effects_at_least(40))
     async with pair.producer.pool.acquire() as conn:
         committed = await conn.fetch("SELECT event_id, partition_key FROM outbox ORDER BY seq")
     for person in people:
         expected = [row["event_id"] for row in committed if row["partition_key"] == str(person)]
         assert [row["event_id"] for row in rows if row["person_id"] == person] == expected
-
-
-async def _contains(pair: Pair, event_id) -> bool:
-    return event_id in await pair.effect_ids()
-
-
-async def _count_at_least(pair: Pair, count: int):
-    rows = await pair.effects()
-    return rows if len(rows) >= count else None
 
 
 async def test_batch_handler_applies_runs_once_each_in_order(infrastructure, unique_name):
@@ -222,7 +212,7 @@ async def test_batch_handler_applies_runs_once_each_in_order(infrastructure, uni
         person = uuid.uuid4()
         events = [a_withdrawal(person) for _ in range(30)]
         await pair.write(events)
-        rows = await eventually(lambda: _count_at_least(pair, 30))
+        rows = await eventually(lambda: pair.effects_at_least(30))
 
         assert [row["event_id"] for row in rows] == [event.id for event in events]
         assert sum(calls) == 30
@@ -231,7 +221,7 @@ async def test_batch_handler_applies_runs_once_each_in_order(infrastructure, uni
                           events[0].partition_key(), [(TYPE_HEADER, b"ApplicationWithdrawn")])
         marker = a_withdrawal(person)
         await pair.write([marker])
-        await eventually(lambda: _contains(pair, marker.id))
+        await eventually(lambda: pair.has_effect_of(marker.id))
         assert len(await pair.effects()) == 31
     finally:
         await pair.consumer.stop()

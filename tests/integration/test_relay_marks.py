@@ -4,7 +4,6 @@ final, never past a row whose transaction is still open, and back for rows made 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -12,17 +11,8 @@ import pytest
 from tooling.ops import outbox as outbox_ops
 
 from .harness import a_withdrawal, eventually
-from .test_delivery import start_pair
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def pair(infrastructure, unique_name):
-    pair = await start_pair(infrastructure, unique_name)
-    yield pair
-    await pair.consumer.stop()
-    await pair.producer.stop()
 
 
 async def pending_from(runtime) -> int:
@@ -39,7 +29,7 @@ async def test_marking_rows_sent_is_a_heap_only_update(pair):
     events = [a_withdrawal() for _ in range(200)]
     for start in range(0, len(events), 50):
         await pair.write(events[start:start + 50])
-    await eventually(lambda: _effects_at_least(pair, len(events)))
+    await eventually(lambda: pair.effects_at_least(len(events)))
 
     async def marks() -> tuple[int, int] | None:
         async with pair.producer.pool.acquire() as conn:
@@ -63,7 +53,7 @@ async def test_pending_from_waits_for_an_open_transaction_and_its_row_is_sent_wh
         after = [a_withdrawal() for _ in range(30)]
         for event in after:  # numbered after the open one, committed before it
             await pair.write([event])
-        await eventually(lambda: _effects_at_least(pair, len(after)))
+        await eventually(lambda: pair.effects_at_least(len(after)))
         for _ in range(5):  # passes enough to settle every number but the open transaction's
             await pair.producer.relay.publish_pending()
         assert pair.producer.relay.horizon.settled < late_seq
@@ -71,7 +61,7 @@ async def test_pending_from_waits_for_an_open_transaction_and_its_row_is_sent_wh
         assert late.id not in await pair.effect_ids()
 
         await late_transaction.commit()
-    await eventually(lambda: _contains(pair, late.id))
+    await eventually(lambda: pair.has_effect_of(late.id))
 
     last_seq = await seq_of(pair.producer, after[-1])
 
@@ -90,7 +80,7 @@ async def test_a_rolled_back_number_does_not_hold_pending_from(pair):
         await rolled_back.rollback()
     event = a_withdrawal()
     await pair.write([event])
-    await eventually(lambda: _contains(pair, event.id))
+    await eventually(lambda: pair.has_effect_of(event.id))
     seq = await seq_of(pair.producer, event)
 
     async def past_it() -> bool:
@@ -103,7 +93,7 @@ async def test_a_rolled_back_number_does_not_hold_pending_from(pair):
 async def test_republishing_moves_pending_from_back_to_the_rows_made_pending(pair, infrastructure, unique_name):
     events = [a_withdrawal(uuid.uuid4()) for _ in range(3)]
     await pair.write(events)
-    await eventually(lambda: _effects_at_least(pair, 3))
+    await eventually(lambda: pair.effects_at_least(3))
     first_seq = await seq_of(pair.producer, events[0])
 
     async def moved_past() -> bool:
@@ -124,12 +114,3 @@ async def test_republishing_moves_pending_from_back_to_the_rows_made_pending(pai
                                        "AND status = 'sent' AND attempts = 2", [event.id for event in events]) == 3
 
     await eventually(sent_again)
-
-
-async def _effects_at_least(pair, count: int) -> bool:
-    return len(await pair.effects()) >= count
-
-
-async def _contains(pair, event_id) -> bool:
-    await asyncio.sleep(0)
-    return event_id in await pair.effect_ids()
