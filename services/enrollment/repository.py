@@ -1,7 +1,8 @@
 """All SQL of the enrollment service (asyncpg) and the mapping of its rows to domain records.
 
 Every function runs on the connection it is given (an operation's ``uow.conn``), inside that
-unit of work's transaction; none opens one."""
+unit of work's transaction, and none opens one; ``read_applicant`` and ``INSERT_CHECKED_CTES`` are
+single statements that need none (an application's, ``operations/applications.py``)."""
 
 from __future__ import annotations
 
@@ -52,11 +53,15 @@ async def lock_person_reading_policies(conn: asyncpg.Connection, person_id: UUID
     The policies are not what the lock guards, so reading them in the lock's statement, as of its
     start, is as good as after it."""
     row = await conn.fetchrow(
-        f"""SELECT pg_advisory_xact_lock(hashtextextended($2, 7)) AS locked,
-                   ARRAY(SELECT ROW({_POLICY_COLUMNS}) FROM policies WHERE region = $1) AS policies""",
+        f"SELECT {_LOCK_PERSON.format(key='$2')} AS locked, {_policies_array('$1')} AS policies",
         region, _person_lock_key(person_id),
     )
     return [_policy(*policy) for policy in row["policies"]]
+
+
+def _policies_array(region: str) -> str:
+    """The policies of the region that parameter ``region`` names, as an array of rows (``_policy``)."""
+    return f"ARRAY(SELECT ROW({_POLICY_COLUMNS}) FROM policies WHERE region = {region})"
 
 
 def _policy(region: str, programme: str, effective_from: date, base_floor: Decimal | None,
@@ -69,7 +74,10 @@ def _policy(region: str, programme: str, effective_from: date, base_floor: Decim
 
 async def lock_person(conn: asyncpg.Connection, person_id: UUID) -> None:
     """Serialise the transactions that decide about one person (two applications at once)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", _person_lock_key(person_id))
+    await conn.execute(f"SELECT {_LOCK_PERSON.format(key='$1')}", _person_lock_key(person_id))
+
+
+_LOCK_PERSON = "pg_advisory_xact_lock(hashtextextended({key}, 7))"
 
 
 def _person_lock_key(person_id: UUID) -> str:
@@ -103,14 +111,31 @@ async def covered_programmes(conn: asyncpg.Connection, person_id: UUID) -> tuple
 async def person_record(conn: asyncpg.Connection, person_id: UUID) -> PersonRecord:
     """What an application of the person is checked against: category on record, enrolments, open
     applications (one statement, so one view of them)."""
+    row = await conn.fetchrow(f"SELECT {_PERSON_RECORD}", person_id, *_OPEN_STATUSES)
+    return _person_record(row)
+
+
+async def read_applicant(conn: asyncpg.Connection, region: str, person_id: UUID | None
+                         ) -> tuple[list[Policy], PersonRecord, str]:
+    """``region_policies``, ``person_record`` (empty for no person) and the person's state
+    (``person_state``, migration 002: what ``INSERT_CHECKED_CTES`` compares), in one statement
+    without a lock."""
     row = await conn.fetchrow(
-        """SELECT (SELECT retirement_category FROM persons WHERE person_id = $1) AS retirement_category,
-                  ARRAY(SELECT programme FROM enrollments WHERE person_id = $1 AND status = ANY($2::text[]))
-                      AS enrolled,
-                  ARRAY(SELECT DISTINCT unnest(programmes) FROM applications
-                        WHERE person_id = $1 AND status = ANY($3::text[])) AS applied_for""",
-        person_id, sorted(OPEN_ENROLLMENT), sorted(OPEN_APPLICATION),
+        f"SELECT {_PERSON_RECORD}, person_state($1) AS state, {_policies_array('$4')} AS policies",
+        person_id, *_OPEN_STATUSES, region,
     )
+    return [_policy(*policy) for policy in row["policies"]], _person_record(row), row["state"]
+
+
+# $1 the person, $2 and $3 ``_OPEN_STATUSES``
+_PERSON_RECORD = """(SELECT retirement_category FROM persons WHERE person_id = $1) AS retirement_category,
+    ARRAY(SELECT programme FROM enrollments WHERE person_id = $1 AND status = ANY($2::text[])) AS enrolled,
+    ARRAY(SELECT DISTINCT unnest(programmes) FROM applications
+          WHERE person_id = $1 AND status = ANY($3::text[])) AS applied_for"""
+_OPEN_STATUSES = (sorted(OPEN_ENROLLMENT), sorted(OPEN_APPLICATION))
+
+
+def _person_record(row: asyncpg.Record) -> PersonRecord:
     return PersonRecord(retirement_category=row["retirement_category"], enrolled=frozenset(row["enrolled"]),
                         applied_for=frozenset(row["applied_for"]))
 
@@ -118,32 +143,75 @@ async def person_record(conn: asyncpg.Connection, person_id: UUID) -> PersonReco
 # --- applications ------------------------------------------------------------------------
 
 
-async def insert_application(
-    conn: asyncpg.Connection, applicant: Applicant, name: str, application: Application, steps: Sequence[Step], *,
-    phone: str, email: str | None, language: str,
-) -> None:
+# The steps as parameters $1 to $9 (``_step_columns``), inserted in their order: with the application's
+# statement (``_application_ctes``) or alone (``record_transitions``).
+def _insert_steps(only_if: str = "true") -> str:
+    return f"""INSERT INTO transitions (aggregate, aggregate_id, from_status, to_status, event_type, event_id,
+                         cause_event_id, cause_request, detail)
+SELECT s.aggregate, s.aggregate_id, s.from_status, s.to_status, s.event_type, s.event_id, s.cause_event_id,
+       s.cause_request, s.detail
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::text[],
+            $9::jsonb[])
+     WITH ORDINALITY AS s(aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause_event_id,
+                          cause_request, detail, position)
+WHERE {only_if}
+ORDER BY s.position"""
+
+
+_INSERT_STEPS = _insert_steps()
+
+
+async def insert_application(conn: asyncpg.Connection, arguments: list) -> None:
     """The person (created once per ID number; a later application refreshes the contact details),
-    the application and its first steps, in one statement."""
-    await conn.execute(
-        f"""WITH person AS (
-                INSERT INTO persons (person_id, id_number, name, birth_date, sex, retirement_category, region,
-                                     phone, email, language)
-                VALUES ($10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-                ON CONFLICT (person_id) DO UPDATE
-                SET phone = EXCLUDED.phone, email = EXCLUDED.email, language = EXCLUDED.language,
-                    retirement_category = EXCLUDED.retirement_category, updated_at = now()),
-            application AS (
-                INSERT INTO applications (application_id, person_id, region, programmes, declared_base, medical_base,
-                                          frequency, retirement_category, phone, email, language, status,
-                                          submitted_at)
-                VALUES ($20, $10, $16, $21, $22, $23, $24, $15, $17, $18, $19, $25, $26))
-            {_INSERT_STEPS}""",
+    the application and its first steps, in one statement: ``application_arguments``."""
+    await conn.execute(_INSERT_APPLICATION, *arguments)
+
+
+def application_arguments(applicant: Applicant, name: str, application: Application, steps: Sequence[Step], *,
+                          phone: str, email: str | None, language: str) -> list:
+    """``$1`` … ``$26`` of the application's statement: its steps' columns, the person, the application."""
+    return [
         *_step_columns(steps),
         applicant.person_id, applicant.resident_id.number, name, applicant.resident_id.birth_date,
         applicant.resident_id.sex, applicant.retirement_category, application.region, phone, email, language,
         application.application_id, list(application.programmes), application.declared_base,
         application.medical_base, application.frequency, application.status, application.submitted_at,
-    )
+    ]
+
+
+def _application_ctes(written_if: str) -> str:
+    """``person``, ``application`` and ``steps``, writing nothing unless ``written_if``."""
+    return f"""person AS (
+    INSERT INTO persons (person_id, id_number, name, birth_date, sex, retirement_category, region, phone, email,
+                         language)
+    SELECT $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 WHERE {written_if}
+    ON CONFLICT (person_id) DO UPDATE
+    SET phone = EXCLUDED.phone, email = EXCLUDED.email, language = EXCLUDED.language,
+        retirement_category = EXCLUDED.retirement_category, updated_at = now()),
+application AS (
+    INSERT INTO applications (application_id, person_id, region, programmes, declared_base, medical_base, frequency,
+                              retirement_category, phone, email, language, status, submitted_at)
+    SELECT $20, $10, $16, $21, $22, $23, $24, $15, $17, $18, $19, $25, $26 WHERE {written_if}
+    RETURNING application_id),
+steps AS ({_insert_steps("EXISTS (SELECT FROM application)")})"""
+
+
+_INSERT_APPLICATION = f"WITH {_application_ctes('true')}\nSELECT count(*) FROM application"
+
+# The person as ``read_applicant`` read them ($27, their state), or nothing written: the person's lock
+# first ($28, its key), as an application in a transaction takes it, then their state taken of what
+# is committed now (``person_state_now``, called on the column of the subquery taking the lock, so
+# after it).
+INSERT_CHECKED_CTES = f"""checked AS (
+    SELECT person_state_now(locked.person_id) = $27 AS unchanged
+    FROM (SELECT $10::uuid AS person_id, {_LOCK_PERSON.format(key="$28")} AS locked) AS locked),
+{_application_ctes("(SELECT unchanged FROM checked)")}"""
+INSERT_CHECKED_RESULT = "SELECT EXISTS (SELECT FROM application) AS written"
+
+
+def checked_arguments(arguments: list, person_id: UUID, state: str) -> list:
+    """``application_arguments`` and what ``INSERT_CHECKED_CTES`` compares and locks."""
+    return [*arguments, state, _person_lock_key(person_id)]
 
 
 _APPLICATION_COLUMNS = (
@@ -326,19 +394,6 @@ class Step:
     event_type: str | None = None
     event_id: UUID | None = None
     detail: dict[str, Any] | None = None
-
-
-# the steps as parameters $1 to $9 (``_step_columns``), inserted in their order
-_INSERT_STEPS = """
-INSERT INTO transitions (aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause_event_id,
-                         cause_request, detail)
-SELECT s.aggregate, s.aggregate_id, s.from_status, s.to_status, s.event_type, s.event_id, s.cause_event_id,
-       s.cause_request, s.detail
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::text[],
-            $9::jsonb[])
-     WITH ORDINALITY AS s(aggregate, aggregate_id, from_status, to_status, event_type, event_id, cause_event_id,
-                          cause_request, detail, position)
-ORDER BY s.position"""
 
 
 def _step_columns(steps: Sequence[Step]) -> list[list[Any]]:

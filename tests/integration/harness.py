@@ -104,6 +104,22 @@ async def read_topic(bootstrap_servers: str, topic: str, expected: int, timeout_
     return records
 
 
+def commit_later(conn: asyncpg.Connection, committed: asyncio.Event, after_s: float = 0.3) -> None:
+    """COMMIT the transaction open on ``conn`` ``after_s`` from now, in a task of its own (by then the
+    statement under test waits for a lock that transaction holds); ``committed`` is set once it has."""
+    async def commit() -> None:
+        await asyncio.sleep(after_s)
+        await conn.execute("COMMIT")
+        committed.set()
+
+    task = asyncio.get_running_loop().create_task(commit())
+    _committing.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_committing.discard)
+
+
+_committing: set[asyncio.Task] = set()
+
+
 async def publish_raw(bootstrap_servers: str, topic: str, value: bytes, key: bytes, headers=()) -> None:
     """Put bytes on a topic directly, as a misbehaving or replaying producer would."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)

@@ -15,6 +15,7 @@ import pytest
 from services.billing.operations import payments as operation
 from services.billing.repository import payments as repo
 from tests.integration.billing.story import an_active_enrolment, billing_run, bills_of, events, pay
+from tests.integration.harness import commit_later
 
 pytestmark = pytest.mark.integration
 
@@ -73,12 +74,7 @@ async def test_a_change_committed_while_the_statement_waits_for_the_account_is_s
         await holder.execute("UPDATE person_accounts SET credit_balance = credit_balance + 5 WHERE person_id = $1",
                              person.person_id)
 
-        async def commit_later():
-            await asyncio.sleep(0.3)  # the payment's statement is waiting for the lock by then
-            await holder.execute("COMMIT")
-            committed.set()
-
-        asyncio.get_running_loop().create_task(commit_later())
+        commit_later(holder, committed)
 
     reads = reads_of_the_payer(monkeypatch, then=credit_added_under_the_accounts_lock)
     try:
