@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import anyio
 import pytest
 
 from shared.events import ApplicationWithdrawn, topic_for
@@ -79,6 +80,26 @@ async def test_event_written_in_one_schema_reaches_handler_of_another_service(pa
     assert [(row["event_id"], row["person_id"]) for row in rows] == [(event.id, event.data.person_id)]
     async with pair.producer.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM outbox WHERE event_id = $1", event.id) == "sent"
+
+
+async def test_consumed_batches_are_handled_on_the_event_loop_without_a_worker_thread(pair, monkeypatch):
+    """FastStream resolves a handler's message parameter in a worker thread; the consumer takes the
+    records as the batch's body instead, so that no batch pays a hop to a thread and back."""
+    hops = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(function, *args, **kwargs):
+        hops.append(function)
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    events = [a_withdrawal() for _ in range(20)]
+
+    await pair.write(events)
+
+    rows = await eventually(lambda: pair.effects_at_least(len(events)))
+    assert {row["event_id"] for row in rows} == {event.id for event in events}
+    assert hops == []
 
 
 async def test_rolled_back_transaction_publishes_nothing(pair, infrastructure):
