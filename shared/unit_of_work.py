@@ -137,6 +137,7 @@ class StatementUnit(UnitOfWork):
     CTE has a row, so that events are written only with the change they announce."""
 
     _outbox: Outbox  # the service's own (``UnitsOfWork.at_once``), never a consumer batch's
+    wrote = False  # whether ``write``'s gate had a row: the statement made its change
 
     async def flush(self) -> None:
         raise RuntimeError("a statement unit's events are written by its statement: call write()")
@@ -144,14 +145,17 @@ class StatementUnit(UnitOfWork):
     async def write(self, ctes: str, select: str, args: Sequence, *, gate: str) -> asyncpg.Record:
         """Run ``WITH <ctes>, <the outbox's CTEs> <select>`` with ``args`` as ``$1`` … ``$n``; the
         row ``select`` returns. ``gate`` names the CTE without whose row nothing is written to the
-        outbox; once written, the events emitted so far count as ``written``."""
+        outbox; once written, the events emitted so far count as ``written``. ``wrote`` tells whether
+        the gate had a row."""
         pending, self._pending = self._pending, []
         with self._outbox.tracer.span("outbox write") as span:
             arrays = self._outbox.arrays(pending, [tracing.traceparent_of(span)] * len(pending))
             row = await self.conn.fetchrow(
                 f"WITH {ctes},\n{events_ctes(len(args) + 1, gate)}\n"
-                f"SELECT (SELECT count(*) FROM outbox_rows) AS events_written, main.* FROM ({select}) AS main",
+                f"SELECT EXISTS (SELECT FROM {gate}) AS unit_wrote, "
+                f"(SELECT count(*) FROM outbox_rows) AS events_written, main.* FROM ({select}) AS main",
                 *args, *arrays)
+        self.wrote = self.wrote or row["unit_wrote"]
         if row["events_written"]:
             self._written += pending
         return row
@@ -182,14 +186,17 @@ class UnitsOfWork:
     @asynccontextmanager
     async def at_once(self, origin: Origin | None = None) -> AsyncIterator[StatementUnit]:
         """A unit written by one statement (``StatementUnit.write``), its own transaction; a staff
-        write being served is recorded with it, in a transaction around both."""
+        write being served is recorded with it, in a transaction around both, if the statement wrote
+        (one that found its reading out of date wrote nothing: the request goes on, and is recorded
+        with the unit that changes something, or as answered)."""
         async with self.pool.acquire() as conn:
             unit = StatementUnit(conn, self.outbox, origin)
             try:
                 if staff_write_pending():
                     async with conn.transaction():
                         yield unit
-                        await record_in(conn)
+                        if unit.wrote:
+                            await record_in(conn)
                 else:
                     yield unit
             finally:

@@ -322,3 +322,22 @@ async def test_a_statement_unit_serving_a_staff_write_records_it_with_its_change
                                        holder.action.request_id)
     assert (recorded["actor_sub"], recorded["outcome"]) == ("ops-1", "changed")
     assert await changes(units) == 1
+
+
+async def test_a_statement_unit_that_wrote_nothing_leaves_the_staff_write_to_be_recorded_later(units):
+    """A statement that found its reading out of date changed nothing: the request goes on (and is
+    recorded with its change, or as answered), so nothing is recorded with that statement."""
+    holder = audit._Holder(action=audit.StaffAction(
+        request_id=uuid.uuid4().hex, actor_sub="ops-1", actor_role="ops", actor_region="110000", method="POST",
+        route="/v1/ops/something", path_params={}, request=None, reason="a test"))
+    token = audit._current.set(holder)
+    try:
+        async with units.at_once() as uow:
+            await uow.write(_ADD_CHANGE, _CHANGED, [uuid.uuid4(), False], gate="change")
+    finally:
+        audit._current.reset(token)
+
+    assert (uow.wrote, holder.recorded) == (False, False)
+    async with units.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM staff_actions WHERE request_id = $1",
+                                   holder.action.request_id) == 0

@@ -107,6 +107,26 @@ async def test_an_application_whose_person_keeps_changing_takes_the_persons_lock
     assert await _applications_of(enrollment, resident) == 1
 
 
+async def test_a_caseworkers_application_that_lost_to_another_is_audited_as_refused(enrollment, monkeypatch):
+    """The statement that found the person changed wrote nothing, so the staff action is recorded
+    with what the request came to (a refusal), not as a change."""
+    resident = Resident()
+
+    async def the_residents_own_application():
+        assert (await enrollment.apply(resident, programmes=["pension"])).status_code == 202
+
+    reads_of_the_applicant(monkeypatch, then=the_residents_own_application)
+
+    response = await enrollment.apply(resident, headers=enrollment.as_caseworker(), programmes=["pension"])
+
+    assert response.status_code == 422, response.text
+    async with enrollment.pool.acquire() as conn:
+        outcome = await conn.fetchval("SELECT outcome FROM staff_actions WHERE request_id = $1",
+                                      response.headers["x-request-id"])
+    assert outcome == "answered 422"
+    assert await _applications_of(enrollment, resident) == 1
+
+
 async def _applications_of(enrollment, resident: Resident) -> int:
     async with enrollment.pool.acquire() as conn:
         return await conn.fetchval("SELECT count(*) FROM applications WHERE person_id = $1", resident.person_id)
