@@ -94,6 +94,7 @@ class PartitionBatches:
 
     async def _send(self, topic: str, partition: int, batch: Any) -> None:
         del self._open[topic, partition]
+        batch.close()  # complete: an open batch would wait out the producer's linger_ms before it is sent
         self._deliveries.append(await self.producer.send_batch(batch, topic, partition=partition))
 
     async def _partition_of(self, topic: str, key: bytes) -> int:

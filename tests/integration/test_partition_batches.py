@@ -63,3 +63,31 @@ async def test_a_record_over_the_request_size_is_refused_as_the_producer_would(i
     finally:
         await producer.stop()
     assert [record.value for record in await read_topic(bootstrap, unique_name, 1)] == [b"fits"]
+
+
+async def test_every_batch_is_handed_over_closed_so_that_none_waits_out_the_linger(infrastructure, unique_name):
+    """An open batch lingers in the producer's accumulator for ``linger_ms`` (the relay's producer
+    has 5 ms) in case more records come; the relay's batches are complete when handed over."""
+    bootstrap = infrastructure.broker.bootstrap_servers
+    await ensure_topics(bootstrap, [unique_name], PARTITIONS)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=4096, linger_ms=5)
+    handed_over = []
+    send_batch = producer.send_batch
+
+    async def recorded(batch, topic, *, partition):
+        handed_over.append(batch.closed())
+        return await send_batch(batch, topic, partition=partition)
+
+    producer.send_batch = recorded
+    await producer.start()
+    try:
+        batches = PartitionBatches(producer)
+        for number in range(300):  # more than one batch of 4 KB in some partitions
+            await batches.append(unique_name, f"person-{number % 30}".encode(), b"x" * 300, [])
+        await batches.send_all()
+    finally:
+        await producer.stop()
+
+    assert len(handed_over) > PARTITIONS
+    assert all(handed_over)
+    assert len(await read_topic(bootstrap, unique_name, 300)) == 300
