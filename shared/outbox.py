@@ -83,6 +83,7 @@ def _pending_in_order(pending_from: str) -> str:
 
 
 _ROW = "seq, event_id, event_type, topic, partition_key, envelope, traceparent"
+_PENDING_FROM = "(SELECT pending_from FROM outbox_relay)"
 
 # The claim: the next pending rows marked sent, with what the relay learns of the statement's snapshot
 # for its horizon (``PendingHorizon``): where it read from, the last sequence number drawn, the oldest
@@ -337,7 +338,7 @@ class OutboxRelay:
         """The next pending rows by sequence, but for those waiting behind a parked row of their key."""
         async with self.pool.acquire() as conn:
             return await conn.fetch(
-                f"SELECT {_ROW} {_pending_in_order('(SELECT pending_from FROM outbox_relay)')}",
+                f"SELECT {_ROW} {_pending_in_order(_PENDING_FROM)}",
                 self.config.batch_size,
             )
 
@@ -405,7 +406,7 @@ class OutboxRelay:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS age "
-                "FROM outbox WHERE seq >= (SELECT pending_from FROM outbox_relay) AND status = 'pending'"
+                f"FROM outbox WHERE seq >= {_PENDING_FROM} AND status = 'pending'"
             )
             parked = await conn.fetchval("SELECT count(*) FROM outbox WHERE parked")
         metrics.OUTBOX_PENDING.labels(self.config.service).set(row["pending"])

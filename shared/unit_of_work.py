@@ -12,7 +12,8 @@ pool, and the few short writes that units wait for on a small pool aside); opera
 one. A change that one statement can make, its events with it, may be a ``StatementUnit``
 (``UnitsOfWork.at_once``): one round trip and no transaction around it, where a unit costs
 BEGIN, its statements, the outbox's and COMMIT, each a pass through the service's event loop while
-the unit holds a connection of the pool. The inbox consumer opens the unit of each consumed event
+the unit holds a connection of the pool. ``at_once_else_locked`` tries such a change a few times, then takes its
+locks in a transaction. The inbox consumer opens the unit of each consumed event
 itself (``UnitOfWork.inside``), in the transaction that also records the event in the inbox, and
 hands it to the handler.
 
@@ -22,10 +23,11 @@ Whoever owns the transaction counts the business figures of the events once it h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -159,6 +161,30 @@ class StatementUnit(UnitOfWork):
         if row["events_written"]:
             self._written += pending
         return row
+
+
+AT_ONCE_ATTEMPTS = 3  # then the change takes its locks in a transaction: it cannot keep losing to other writers
+
+
+class ChangedMeanwhile:
+    """What a change tried at once answers when its statement found what it was worked out from
+    changed since it was read: nothing was written; read again."""
+
+
+CHANGED_MEANWHILE = ChangedMeanwhile()
+_Outcome = TypeVar("_Outcome")
+
+
+async def at_once_else_locked(at_once: Callable[[], Awaitable[_Outcome | ChangedMeanwhile]],
+                              locked: Callable[[], Awaitable[_Outcome]]) -> _Outcome:
+    """``at_once`` (read without locks, then one statement that writes only if nothing read has
+    changed: a ``StatementUnit``) until it answers something else than ``CHANGED_MEANWHILE``, at most
+    ``AT_ONCE_ATTEMPTS`` times; then ``locked``, the same change in a transaction that holds the locks."""
+    for _ in range(AT_ONCE_ATTEMPTS):
+        outcome = await at_once()
+        if not isinstance(outcome, ChangedMeanwhile):
+            return outcome
+    return await locked()
 
 
 class UnitsOfWork:

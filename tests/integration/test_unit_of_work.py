@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -304,17 +306,24 @@ async def test_a_statement_unit_runs_no_transaction_around_its_statement(units):
     assert await changes(units) == 1
 
 
-async def test_a_statement_unit_serving_a_staff_write_records_it_with_its_change(units):
+@contextlib.contextmanager
+def serving_a_staff_write() -> Iterator[audit._Holder]:
+    """As while the request of an ops staff member is served: its action waits to be recorded."""
     holder = audit._Holder(action=audit.StaffAction(
         request_id=uuid.uuid4().hex, actor_sub="ops-1", actor_role="ops", actor_region="110000", method="POST",
         route="/v1/ops/something", path_params={}, request=None, reason="a test"))
     token = audit._current.set(holder)
     try:
+        yield holder
+    finally:
+        audit._current.reset(token)
+
+
+async def test_a_statement_unit_serving_a_staff_write_records_it_with_its_change(units):
+    with serving_a_staff_write() as holder:
         async with units.at_once() as uow:
             in_transaction = uow.conn.is_in_transaction()
             await uow.write(_ADD_CHANGE, _CHANGED, [uuid.uuid4(), True], gate="change")
-    finally:
-        audit._current.reset(token)
 
     assert in_transaction is True and holder.recorded is True
     async with units.pool.acquire() as conn:
@@ -327,15 +336,9 @@ async def test_a_statement_unit_serving_a_staff_write_records_it_with_its_change
 async def test_a_statement_unit_that_wrote_nothing_leaves_the_staff_write_to_be_recorded_later(units):
     """A statement that found its reading out of date changed nothing: the request goes on (and is
     recorded with its change, or as answered), so nothing is recorded with that statement."""
-    holder = audit._Holder(action=audit.StaffAction(
-        request_id=uuid.uuid4().hex, actor_sub="ops-1", actor_role="ops", actor_region="110000", method="POST",
-        route="/v1/ops/something", path_params={}, request=None, reason="a test"))
-    token = audit._current.set(holder)
-    try:
+    with serving_a_staff_write() as holder:
         async with units.at_once() as uow:
             await uow.write(_ADD_CHANGE, _CHANGED, [uuid.uuid4(), False], gate="change")
-    finally:
-        audit._current.reset(token)
 
     assert (uow.wrote, holder.recorded) == (False, False)
     async with units.pool.acquire() as conn:

@@ -29,7 +29,7 @@ from services.billing.repository import payments as repo
 from services.billing.settings import BillingSettings
 from shared.events import AppliedPayment, PremiumPaid
 from shared.periods import business_date, now_utc
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import CHANGED_MEANWHILE, ChangedMeanwhile, UnitOfWork, at_once_else_locked
 
 
 @dataclass(frozen=True)
@@ -78,25 +78,13 @@ def _replay(stored: repo.StoredPayment, request: PaymentRequest) -> PaymentOutco
 async def _record(service: Service, request: PaymentRequest) -> PaymentOutcome:
     """The payment written by one statement when it can be (``_record_at_once``), in a transaction
     holding the payer's locks otherwise, or when the payer kept changing under it."""
-    if reserves_apart(service.units, service.settings.voucher_block_size):
-        for _ in range(AT_ONCE_ATTEMPTS):
-            outcome = await _record_at_once(service, request)
-            if outcome is not _CHANGED_MEANWHILE:
-                return outcome
-    return await _record_locked(service, request)
+    if not reserves_apart(service.units, service.settings.voucher_block_size):
+        return await _record_locked(service, request)
+    return await at_once_else_locked(lambda: _record_at_once(service, request),
+                                     lambda: _record_locked(service, request))
 
 
-AT_ONCE_ATTEMPTS = 3  # then the payment takes the payer's locks: it cannot keep losing to other writers
-
-
-class _ChangedMeanwhile:
-    """The payer changed between the read and the write: nothing was written; read again."""
-
-
-_CHANGED_MEANWHILE = _ChangedMeanwhile()
-
-
-async def _record_at_once(service: Service, request: PaymentRequest) -> PaymentOutcome | _ChangedMeanwhile:
+async def _record_at_once(service: Service, request: PaymentRequest) -> PaymentOutcome | ChangedMeanwhile:
     """Read the payer without locks, work the payment out, then write it in one statement that
     locks the account and writes only if the payer is still as read (``repo.RECORD_CHECKED_CTES``).
 
@@ -126,7 +114,7 @@ async def _record_at_once(service: Service, request: PaymentRequest) -> PaymentO
     claim.unused()
     if row["unchanged"]:
         raise _RecordedMeanwhile()
-    return _CHANGED_MEANWHILE
+    return CHANGED_MEANWHILE
 
 
 async def _record_locked(service: Service, request: PaymentRequest) -> PaymentOutcome:

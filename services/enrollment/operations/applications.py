@@ -39,7 +39,7 @@ from services.enrollment.operations.common import (
 )
 from shared.events import ApplicationRejected, ApplicationSubmitted, ApplicationWithdrawn, Contact
 from shared.periods import now_utc
-from shared.unit_of_work import UnitOfWork, UnitsOfWork
+from shared.unit_of_work import CHANGED_MEANWHILE, ChangedMeanwhile, UnitOfWork, UnitsOfWork, at_once_else_locked
 
 
 async def submit(
@@ -56,26 +56,15 @@ async def submit(
     applicant = identity[0]
     if applicant is not None:
         authorize(applicant.person_id, None)
-    for _ in range(AT_ONCE_ATTEMPTS):
-        application = await _submit_at_once(units, form, contact, identity, today, cause)
-        if application is not _CHANGED_MEANWHILE:
-            return application
-    return await _submit_locked(units, form, contact, identity, today, cause)
+    return await at_once_else_locked(lambda: _submit_at_once(units, form, contact, identity, today, cause),
+                                     lambda: _submit_locked(units, form, contact, identity, today, cause))
 
 
-AT_ONCE_ATTEMPTS = 3  # then the application takes the person's lock: it cannot keep losing to other writers
-
-
-class _ChangedMeanwhile:
-    """The person changed between the read and the write: nothing was written; read again."""
-
-
-_CHANGED_MEANWHILE = _ChangedMeanwhile()
 _Identity = tuple[Applicant | None, list[Violation]]
 
 
 async def _submit_at_once(units: UnitsOfWork, form: ApplicationForm, contact: Contact, identity: _Identity,
-                          today: date, cause: Cause) -> Application | _ChangedMeanwhile:
+                          today: date, cause: Cause) -> Application | ChangedMeanwhile:
     """Read the person without a lock and assess the application, then write it in one statement
     that takes the person's lock and writes only if the person is still as read
     (``repository.INSERT_CHECKED_CTES``).
@@ -95,31 +84,25 @@ async def _submit_at_once(units: UnitsOfWork, form: ApplicationForm, contact: Co
         application, arguments = _new(uow, form, contact, applicant, cause)
         row = await uow.write(repository.INSERT_CHECKED_CTES, repository.INSERT_CHECKED_RESULT,
                               repository.checked_arguments(arguments, applicant.person_id, state), gate="application")
-    return application if row["written"] else _CHANGED_MEANWHILE
+    return application if row["written"] else CHANGED_MEANWHILE
 
 
 async def _submit_locked(units: UnitsOfWork, form: ApplicationForm, contact: Contact, identity: _Identity,
                          today: date, cause: Cause) -> Application:
-    """The application in a transaction that takes the person's lock before reading their record."""
+    """The application in a transaction that takes the person's lock before reading their record
+    (after ``_submit_at_once`` lost to other writers: so the ID number is valid, or it was refused)."""
+    applicant = identity[0]
+    assert applicant is not None
     async with units.begin() as uow:
-        applicant, violations = await _assess(uow.conn, form, identity, today)
+        versions = await repository.lock_person_reading_policies(uow.conn, applicant.person_id, form.region)
+        record = await repository.person_record(uow.conn, applicant.person_id)
+        applicant, violations = assess_application(
+            form, *identity, policies=policies_for_application(versions, today), record=record, today=today)
         if violations:
             raise Refused(violations)
         application, arguments = _new(uow, form, contact, applicant, cause)
         await repository.insert_application(uow.conn, arguments)
     return application
-
-
-async def _assess(conn: asyncpg.Connection, form: ApplicationForm, identity: _Identity,
-                  today: date) -> tuple[Applicant | None, list[Violation]]:
-    applicant = identity[0]
-    if applicant is None:
-        versions, record = await repository.region_policies(conn, form.region), None
-    else:  # the person's lock first, then what is on record about them
-        versions = await repository.lock_person_reading_policies(conn, applicant.person_id, form.region)
-        record = await repository.person_record(conn, applicant.person_id)
-    policies = policies_for_application(versions, today)
-    return assess_application(form, *identity, policies=policies, record=record, today=today)
 
 
 def _new(uow: UnitOfWork, form: ApplicationForm, contact: Contact, applicant: Applicant,

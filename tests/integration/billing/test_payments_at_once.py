@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.billing.operations import payments as operation
 from services.billing.repository import payments as repo
+from shared.unit_of_work import AT_ONCE_ATTEMPTS
 from tests.integration.billing.story import an_active_enrolment, billing_run, bills_of, events, pay
 from tests.integration.harness import commit_later
 
@@ -105,7 +105,7 @@ async def test_a_payment_whose_payer_keeps_changing_takes_the_payers_locks(billi
 
     paid = await pay(billing, person, "1432.40")
 
-    assert len(reads) == operation.AT_ONCE_ATTEMPTS
+    assert len(reads) == AT_ONCE_ATTEMPTS
     assert [part["principal"] for part in paid["applied"]] == ["1432.40"]
     assert len(await events(billing, "PremiumPaid", person)) == 1
     async with billing.pool.acquire() as conn:

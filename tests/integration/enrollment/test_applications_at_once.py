@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from services.enrollment import repository
-from services.enrollment.operations import applications as operation
+from shared.unit_of_work import AT_ONCE_ATTEMPTS
 from tests.integration.harness import commit_later
 
 from .conftest import Resident
@@ -100,7 +100,7 @@ async def test_an_application_whose_person_keeps_changing_takes_the_persons_lock
 
     response = await enrollment.apply(resident)
 
-    assert len(reads) == operation.AT_ONCE_ATTEMPTS
+    assert len(reads) == AT_ONCE_ATTEMPTS
     assert response.status_code == 202, response.text
     [submitted] = await enrollment.emitted(resident.person_id, "ApplicationSubmitted")
     assert str(submitted.data.application_id) == response.json()["application_id"]
