@@ -1,6 +1,7 @@
 """``make bench``: every benchmark in one run, its output printed as it goes, and every figure
 written to one JSON file (default ``bench/results/latest.json``) with the date, the machine
-and the command of each: the event path (``pipeline.py``, 20k, 100k and 1M events), the billing
+and the command of each: what a round trip to PostgreSQL costs on this machine (``round_trip.py``,
+to read the rest beside), the event path (``pipeline.py``, 20k, 100k and 1M events), the billing
 run (``billing_run.py``) and the HTTP load (``http_load.py``, with its bare baseline, then each
 kind of request alone for what it costs in CPU).
 
@@ -25,13 +26,14 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 AIM_RUNS = 3
-WRITES_JSON = {"http_load.py", "pipeline.py"}  # benches that write their figures with --json FILE
+WRITES_JSON = {"http_load.py", "pipeline.py", "round_trip.py"}  # benches that write their figures with --json FILE
 
 
 def benches(quick: bool) -> list[tuple[str, list[str]]]:
     runs = 1 if quick else AIM_RUNS
     rounds = str(runs)
     return [
+        ("round trip", ["round_trip.py", "--count", "5000" if quick else "20000", "--repeat", rounds]),
         ("pipeline 20k", ["pipeline.py", "--events", "20000", "--repeat", rounds]),
         ("pipeline 100k", ["pipeline.py", "--events", "20000" if quick else "100000", "--repeat", rounds]),
         # a million per-event handler calls would take minutes more and say nothing new
@@ -75,13 +77,22 @@ def run(name: str, args: list[str]) -> dict:
     return entry
 
 
+def cpu_model() -> str | None:
+    """The processor's name as Linux gives it (``/proc/cpuinfo``), to tell machines of one kind apart."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.partition(":")[2].strip() for line in lines if line.startswith("model name")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, default=BENCH / "results" / "latest.json")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benches run")
     args = parser.parse_args(argv)
     results = {"date": datetime.now(UTC).isoformat(),
-               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+               "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform(),
                            "python": platform.python_version()},
                "benches": {name: run(name, bench_args) for name, bench_args in benches(args.quick)}}
     args.json.parent.mkdir(parents=True, exist_ok=True)

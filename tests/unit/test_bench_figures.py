@@ -3,7 +3,7 @@ its own round, then the median and its range), and what ``make bench`` runs more
 
 from __future__ import annotations
 
-from bench import run_all
+from bench import round_trip, run_all
 from bench.pipeline import summarize
 
 
@@ -40,3 +40,23 @@ def test_make_bench_measures_the_aims_three_times_and_the_quick_check_once():
     assert [name for name in quick if name.startswith("http load 571/s")] == ["http load 571/s (1 of 1)"]
     assert all(args[0] in run_all.WRITES_JSON for name, args in full.items()
                if name.startswith(("pipeline", "http")))
+
+
+def test_a_round_trips_figures_are_each_measures_median_and_range():
+    rounds = [{"wall_us": 120.0, "client_cpu_us": 70.0, "server_cpu_us": 40.0},
+              {"wall_us": 140.0, "client_cpu_us": 62.94, "server_cpu_us": 36.0},
+              {"wall_us": 111.0, "client_cpu_us": 75.0, "server_cpu_us": 43.0}]
+
+    assert round_trip.summarize(rounds) == {
+        "wall_us": {"median": 120.0, "min": 111.0, "max": 140.0},
+        "client_cpu_us": {"median": 70.0, "min": 62.9, "max": 75.0},
+        "server_cpu_us": {"median": 40.0, "min": 36.0, "max": 43.0},
+    }
+
+
+def test_make_bench_prices_the_machines_round_trip_first():
+    full, quick = run_all.benches(False), run_all.benches(True)
+
+    assert full[0] == ("round trip", ["round_trip.py", "--count", "20000", "--repeat", "3"])
+    assert quick[0] == ("round trip", ["round_trip.py", "--count", "5000", "--repeat", "1"])
+    assert "round_trip.py" in run_all.WRITES_JSON
