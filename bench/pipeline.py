@@ -28,7 +28,6 @@ import asyncio
 import json
 import multiprocessing
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import spread  # noqa: E402
 from shared.db import apply_migrations, connect  # noqa: E402
 from shared.events import ApplicationWithdrawn, all_topics, make_envelope  # noqa: E402
 from shared.handlers import batch_handler  # noqa: E402
@@ -288,15 +288,11 @@ def summarize(rounds: list[dict[str, float]]) -> dict:
     ratios = {kind: [round_[kind] / round_["raw"] for round_ in rounds] for kind in kinds if kind != "raw"}
     return {
         "rounds": [{kind: round(rate) for kind, rate in round_.items()} for round_ in rounds],
-        "events_per_s": {kind: _spread([round_[kind] for round_ in rounds], 0) for kind in kinds},
-        "ratio": {kind: _spread(values, 2) for kind, values in ratios.items()},
+        "events_per_s": {kind: spread([round_[kind] for round_ in rounds], 0) for kind in kinds},
+        "ratio": {kind: spread(values, 2) for kind, values in ratios.items()},
         "ratios": {kind: [round(value, 2) for value in values] for kind, values in ratios.items()},
     }
 
-
-def _spread(values: list[float], digits: int) -> dict[str, float]:
-    return {name: round(value, digits) if digits else round(value)
-            for name, value in (("median", statistics.median(values)), ("min", min(values)), ("max", max(values)))}
 
 
 def print_figures(args, figures: dict) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import spread  # noqa: E402
 from bench.process_cpu import CpuMeter  # noqa: E402
 from tooling.devstack import EmbeddedPostgres  # noqa: E402
 
@@ -56,9 +56,7 @@ async def one_round(url: str, count: int) -> dict[str, float]:
 
 def summarize(rounds: list[dict[str, float]]) -> dict:
     """Each measure's median and range over the rounds, to a tenth of a microsecond."""
-    return {measure: {"median": round(statistics.median(values), 1), "min": round(min(values), 1),
-                      "max": round(max(values), 1)}
-            for measure in MEASURES for values in [[round_[measure] for round_ in rounds]]}
+    return {measure: spread([round_[measure] for round_ in rounds], 1) for measure in MEASURES}
 
 
 def transports(postgres: EmbeddedPostgres) -> dict[str, str]:
@@ -93,14 +91,14 @@ def main() -> int:
           "µs a round trip, median (range)")
     print(f"{'transport':<14}" + "".join(f"{measure:>24}" for measure in MEASURES))
     for name, summary in figures.items():
-        print(f"{name:<14}" + "".join(f"{_spread(summary[measure]):>24}" for measure in MEASURES))
+        print(f"{name:<14}" + "".join(f"{_shown(summary[measure]):>24}" for measure in MEASURES))
     if args.json is not None:
         args.json.write_text(json.dumps({"count": args.count, "repeat": args.repeat, "transports": figures,
                                          "rounds": rounds}, indent=2))
     return 0
 
 
-def _spread(figure: dict[str, float]) -> str:
+def _shown(figure: dict[str, float]) -> str:
     return f"{figure['median']:.1f} ({figure['min']:.1f}–{figure['max']:.1f})"
 
 
