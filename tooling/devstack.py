@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -86,11 +87,12 @@ class EmbeddedPostgres:
     """
 
     def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True,
-                 shared_buffers: str = "128MB") -> None:
+                 shared_buffers: str = "128MB", settings: Mapping[str, str] | None = None) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port or free_port()
         self.durable = durable
         self.shared_buffers = shared_buffers
+        self.settings = dict(settings or {})  # more server settings (``-c name=value``)
         self.process: subprocess.Popen | None = None
         self._bin = _postgres_bin_dir()
         self._run_as = _non_root_user()
@@ -149,6 +151,7 @@ class EmbeddedPostgres:
         }
         if not self.durable:
             options.update({"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+        options.update(self.settings)
         return [arg for key, value in options.items() for arg in ("-c", f"{key}={value}")]
 
     def _init_data_dir(self) -> None:
