@@ -9,7 +9,10 @@ figures of a machine beside its round trip.
 asyncpg runs ``SELECT $1::int`` ``--count`` times on one connection of a throw-away embedded
 PostgreSQL (fsync off), over its Unix socket and over TCP in turn, ``--repeat`` rounds; per round
 trip: the wall time, the client's CPU (this process) and the server's (the backend's, from
-``/proc``). Prints each transport's median with its range. Never fails on a time.
+``/proc``). Then the same over the Unix socket with the client and its backend held on one CPU,
+and on two different ones (``sched_setaffinity``; skipped where the machine has one CPU or the
+backend may not be moved): what waking a process on the other CPU adds. Prints each one's median
+with its range. Never fails on a time.
 Usage: python bench/round_trip.py [--count 20000] [--repeat 3] [--json FILE]
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -34,13 +38,20 @@ from tooling.devstack import EmbeddedPostgres  # noqa: E402
 
 WARM_UP = 200  # round trips first, uncounted: the statement prepared, the backend's caches filled
 MEASURES = ("wall_us", "client_cpu_us", "server_cpu_us")
+# where the client and its backend run: on the first CPU both, or the backend on the second
+PLACEMENTS = {"one cpu": (0, 0), "two cpus": (0, 1)}
 
 
-async def one_round(url: str, count: int) -> dict[str, float]:
-    """Microseconds a round trip: wall, client CPU and server CPU."""
+async def one_round(url: str, count: int, placement: tuple[int, int] | None = None) -> dict[str, float]:
+    """Microseconds a round trip: wall, client CPU and server CPU; with ``placement``, the client on
+    the first CPU it names and its backend on the second (indexes into the CPUs this process may use)."""
     conn = await asyncpg.connect(url)
+    allowed = os.sched_getaffinity(0)
     try:
-        backend = CpuMeter({"server": [await conn.fetchval("SELECT pg_backend_pid()")]})
+        backend_pid = await conn.fetchval("SELECT pg_backend_pid()")
+        if placement is not None:
+            pin(backend_pid, placement, sorted(allowed))
+        backend = CpuMeter({"server": [backend_pid]})
         for i in range(WARM_UP):
             await conn.fetchval("SELECT $1::int", i)
         server_before, client_before, started = backend.read(), time.process_time(), time.perf_counter()
@@ -50,8 +61,31 @@ async def one_round(url: str, count: int) -> dict[str, float]:
         server = backend.read().seconds["server"] - server_before.seconds["server"]
     finally:
         await conn.close()
+        os.sched_setaffinity(0, allowed)
     return {"wall_us": wall / count * 1e6, "client_cpu_us": client / count * 1e6,
             "server_cpu_us": server / count * 1e6}
+
+
+def pin(backend_pid: int, placement: tuple[int, int], cpus: list[int]) -> None:
+    """This process on ``cpus[placement[0]]``, the backend on ``cpus[placement[1]]``."""
+    client_cpu, backend_cpu = (cpus[index] for index in placement)
+    os.sched_setaffinity(backend_pid, {backend_cpu})
+    os.sched_setaffinity(0, {client_cpu})
+
+
+async def placements_possible(url: str) -> bool:
+    """Whether this machine has two CPUs for this process and a backend can be moved to one."""
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    conn = await asyncpg.connect(url)
+    try:
+        backend_pid = await conn.fetchval("SELECT pg_backend_pid()")
+        os.sched_setaffinity(backend_pid, os.sched_getaffinity(backend_pid))
+        return True
+    except PermissionError:
+        return False
+    finally:
+        await conn.close()
 
 
 def summarize(rounds: list[dict[str, float]]) -> dict:
@@ -79,10 +113,14 @@ def main() -> int:
     postgres.start(root / "postgres.log")
     try:
         urls = transports(postgres)
-        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+        local = next(iter(urls.values()))
+        placements = PLACEMENTS if uvloop.run(placements_possible(local)) else {}
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in [*urls, *placements]}
         for _ in range(args.repeat):
             for name, url in urls.items():
                 rounds[name].append(uvloop.run(one_round(url, args.count)))
+            for name, placement in placements.items():
+                rounds[name].append(uvloop.run(one_round(local, args.count, placement)))
     finally:
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -92,6 +130,11 @@ def main() -> int:
     print(f"{'transport':<14}" + "".join(f"{measure:>24}" for measure in MEASURES))
     for name, summary in figures.items():
         print(f"{name:<14}" + "".join(f"{_shown(summary[measure]):>24}" for measure in MEASURES))
+    if not placements:
+        print("(one CPU, or the backend may not be moved: no round trips held on one CPU and on two)")
+    else:
+        print(f"'one cpu' and 'two cpus': over {next(iter(urls))}, the client and its backend held on one"
+              " CPU, then on two")
     if args.json is not None:
         args.json.write_text(json.dumps({"count": args.count, "repeat": args.repeat, "transports": figures,
                                          "rounds": rounds}, indent=2))
