@@ -294,7 +294,6 @@ def summarize(rounds: list[dict[str, float]]) -> dict:
     }
 
 
-
 def print_figures(args, figures: dict) -> None:
     print(f"\nevents: {args.events}   PostgreSQL durable: {args.durable}, shared_buffers {args.shared_buffers}   "
           "producer and consumer in two processes")
