@@ -9,6 +9,7 @@ an advisory lock keeps two replicas starting together from racing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -87,18 +88,28 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_
 
 
 class MeasuredPool(asyncpg.Pool):
-    """An asyncpg pool that observes how long each ``async with pool.acquire()`` waited for its
-    connection (``shebao_db_pool_wait_seconds``), a new connection's opening included.
+    """An asyncpg pool that serves its waiters first come, first served, and observes how long each
+    ``async with pool.acquire()`` waited for its connection (``shebao_db_pool_wait_seconds``), a new
+    connection's opening included.
 
     A pool whose connections are all taken is a queue of its own, in front of the database and
     apart from the event loop: under load a payment waited up to 2.8 s here for one of billing's
-    ten while its transactions took 0.1 s (README, Performance)."""
+    ten while its transactions took 0.1 s (README, Performance).
 
-    __slots__ = ("waited",)
+    asyncpg's own queue (an ``asyncio.LifoQueue``) is not fair: a released connection wakes the
+    first waiter, but a request arriving before that waiter runs takes the connection, and the
+    waiter goes back to the end of the line. Under a load that keeps every connection busy some
+    requests waited that way until the load stopped — 10 s and more while the median was 0.1 s
+    (issue 13). ``turns``, a semaphore with one turn per connection, makes the line: Python's
+    hands a released turn to its first waiter, and a request that finds anyone waiting waits too.
+    """
 
-    def __init__(self, *connect_args, waited, **options) -> None:
-        super().__init__(*connect_args, **options)
+    __slots__ = ("waited", "turns")
+
+    def __init__(self, *connect_args, waited, max_size: int, **options) -> None:
+        super().__init__(*connect_args, max_size=max_size, **options)
         self.waited = waited
+        self.turns = asyncio.Semaphore(max_size)
 
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
         return _MeasuredAcquire(self, timeout)
@@ -109,9 +120,20 @@ class _MeasuredAcquire(PoolAcquireContext):
 
     async def __aenter__(self) -> asyncpg.Connection:
         asked_at = time.perf_counter()
-        connection = await super().__aenter__()
+        await asyncio.wait_for(self.pool.turns.acquire(), self.timeout)
+        try:
+            connection = await super().__aenter__()
+        except BaseException:
+            self.pool.turns.release()
+            raise
         self.pool.waited.observe(time.perf_counter() - asked_at)
         return connection
+
+    async def __aexit__(self, *exc) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            self.pool.turns.release()
 
 
 async def connect(database_url: str, schema: str) -> asyncpg.Connection:
