@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,29 @@ import asyncpg
 from asyncpg.pool import PoolAcquireContext
 
 from shared import metrics
+from shared.errors import ApiError
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+POOL_WAIT_LIMIT: ContextVar[float | None] = ContextVar("shebao_pool_wait_limit", default=None)
+"""How long the current task may wait in a pool's line, in seconds (None: as long as it takes). An
+HTTP request's is ``SHEBAO_DB_POOL_WAIT_LIMIT_S`` (``shared.request_guard``); a consumer's batch, a
+relay pass or a job waits for its turn however long that takes."""
+
+
+class PoolBusy(ApiError):
+    """Every connection of the pool stayed taken for as long as the request may wait: the service is
+    short of capacity. ``503 service_busy`` with ``Retry-After``, before anything was written by the
+    unit of work that asked."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(503, "service_busy",
+                         [{"reason": f"the service is busy: no database connection came free within {limit_s:g} s; "
+                                     "try again shortly"}],
+                         headers={"Retry-After": "1"})
 
 
 @dataclass(frozen=True)
@@ -69,11 +89,12 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_
         settings |= {"default_transaction_read_only": "on", "application_name": f"shebao-{schema}-reader"}
     if name is not None:
         settings["application_name"] = f"shebao-{schema}-{name}"
-    waited = metrics.DB_POOL_WAIT.labels(schema, name or ("readers" if read_only else "units"))
+    label = name or ("readers" if read_only else "units")
     # asyncpg.create_pool's own defaults, spelled out: it builds a plain Pool, and this one measures
     return await MeasuredPool(
         database_url,
-        waited=waited,
+        waited=metrics.DB_POOL_WAIT.labels(schema, label),
+        shed=metrics.DB_POOL_SHED.labels(schema, label),
         min_size=min_size,
         max_size=max_size,
         max_queries=50000,
@@ -102,13 +123,15 @@ class MeasuredPool(asyncpg.Pool):
     requests waited that way until the load stopped — 10 s and more while the median was 0.1 s
     (issue 13). ``turns``, a semaphore with one turn per connection, makes the line: Python's
     hands a released turn to its first waiter, and a request that finds anyone waiting waits too.
+    A task waits in that line no longer than its ``POOL_WAIT_LIMIT`` (``PoolBusy``, counted in ``shed``).
     """
 
-    __slots__ = ("waited", "turns")
+    __slots__ = ("waited", "shed", "turns")
 
-    def __init__(self, *connect_args, waited, max_size: int, **options) -> None:
+    def __init__(self, *connect_args, waited, shed, max_size: int, **options) -> None:
         super().__init__(*connect_args, max_size=max_size, **options)
         self.waited = waited
+        self.shed = shed
         self.turns = asyncio.Semaphore(max_size)
 
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
@@ -120,7 +143,7 @@ class _MeasuredAcquire(PoolAcquireContext):
 
     async def __aenter__(self) -> asyncpg.Connection:
         asked_at = time.perf_counter()
-        await asyncio.wait_for(self.pool.turns.acquire(), self.timeout)
+        await self._wait_for_a_turn()
         try:
             connection = await super().__aenter__()
         except BaseException:
@@ -134,6 +157,23 @@ class _MeasuredAcquire(PoolAcquireContext):
             await super().__aexit__(*exc)
         finally:
             self.pool.turns.release()
+
+    async def _wait_for_a_turn(self) -> None:
+        """Take a turn: at once if one is free and no one waits, else in line — until ``acquire``'s
+        own timeout (``TimeoutError``, as asyncpg's) or the task's ``POOL_WAIT_LIMIT`` (``PoolBusy``)."""
+        turns = self.pool.turns
+        if not turns.locked():
+            await turns.acquire()
+            return
+        limit = self.timeout if self.timeout is not None else POOL_WAIT_LIMIT.get()
+        try:
+            async with asyncio.timeout(limit):
+                await turns.acquire()
+        except TimeoutError:
+            if self.timeout is not None:
+                raise
+            self.pool.shed.inc()
+            raise PoolBusy(limit) from None
 
 
 async def connect(database_url: str, schema: str) -> asyncpg.Connection:

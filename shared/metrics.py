@@ -75,6 +75,12 @@ DB_POOL_WAIT = Histogram(
     " High while the event loop's lag is low: the pool is too small for the load",
     ["service", "pool"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+DB_POOL_SHED = Counter(
+    "shebao_db_pool_shed_total",
+    "HTTP requests answered 503 service_busy because every connection of the pool stayed taken for"
+    " SHEBAO_DB_POOL_WAIT_LIMIT_S: the service is short of capacity (more replicas, or fewer requests)",
+    ["service", "pool"],
+)
 REFRESH_FAILURES = Counter(
     "shebao_metrics_refresh_failures_total", "Gauges that could not be refreshed for a scrape, by source",
     ["service", "source"],

@@ -11,6 +11,10 @@
   not read further), one nested deeper than ``MAX_JSON_DEPTH`` a ``422 validation_error``: no body
   of ours is either, and a parser (or a walk over the document) recursing thousands of levels deep
   runs out of stack — a ``RecursionError`` that would otherwise be a 500.
+- **A bounded wait for the database.** While the request is served, a pool's line holds it no longer
+  than ``pool_wait_limit_s`` (``shared.db.POOL_WAIT_LIMIT``): when every connection stays taken that
+  long the answer is ``503 service_busy`` with ``Retry-After``, before anything is written, instead
+  of a wait that grows with the load until the client gives up (and the work is done for no one).
 - **No bare 500.** An error no handler expected still answers the project's JSON problem shape
   (``500 internal_error`` with the request id) and is logged once with its traceback; it is not
   re-raised to the server, so the client's keep-alive connection stays usable.
@@ -30,6 +34,7 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import POOL_WAIT_LIMIT
 from shared.errors import error_body
 
 log = structlog.get_logger(__name__)
@@ -71,8 +76,9 @@ def _refusal(problems: list[tuple[str, str]]) -> JSONResponse:
 class RequestGuard:
     """Pure ASGI middleware (it must see the body before the app and the error after it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, pool_wait_limit_s: float | None = None) -> None:
         self.app = app
+        self.pool_wait_limit_s = pool_wait_limit_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,8 +86,12 @@ class RequestGuard:
             return
         request_id = _request_id(scope)
         scope[REQUEST_ID_SCOPE_KEY] = request_id
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self._serve(scope, receive, _with_request_id(send, request_id), request_id)
+        limited = POOL_WAIT_LIMIT.set(self.pool_wait_limit_s)
+        try:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                await self._serve(scope, receive, _with_request_id(send, request_id), request_id)
+        finally:
+            POOL_WAIT_LIMIT.reset(limited)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         problems = [(place, _CONTROL_REASON) for place in _places_in_url(scope)]

@@ -240,7 +240,8 @@ def build_http_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(StaffAudit)  # inside the guard: staff writes recorded with the guard's request id
-    app.add_middleware(RequestGuard)  # request id, control characters refused, no bare 500
+    # request id, control characters refused, a bounded wait for the database, no bare 500
+    app.add_middleware(RequestGuard, pool_wait_limit_s=settings.db_pool_wait_limit_s)
     observability.instrument_http_app(app, definition.name, runtime.tracing)
     serve_routes(app.router, _health_router())
     serve_routes(app.router, audit_router(require_role("admin")))

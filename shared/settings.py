@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     )
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # how long an HTTP request waits in line for a connection of a pool before it is answered
+    # 503 service_busy (shared/db.py PoolBusy); consumers, relays and jobs wait however long it takes
+    db_pool_wait_limit_s: float = Field(default=2.0, gt=0)
     # Young objects allocated before the cyclic garbage collector runs (Python's default: 700);
     # see shared/runtime.py tune_garbage_collection. 0 keeps Python's defaults.
     gc_young_threshold: int = Field(default=20_000, ge=0)
