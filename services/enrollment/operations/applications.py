@@ -91,8 +91,9 @@ async def _submit_locked(units: UnitsOfWork, form: ApplicationForm, contact: Con
                          today: date, cause: Cause) -> Application:
     """The application in a transaction that takes the person's lock before reading their record
     (after ``_submit_at_once`` lost to other writers: so the ID number is valid, or it was refused)."""
-    applicant = identity[0]
-    assert applicant is not None
+    applicant, identity_violations = identity
+    if applicant is None:  # an ID number that is not valid (``check_identity``): refused, as at once
+        raise Refused(identity_violations)
     async with units.begin() as uow:
         versions = await repository.lock_person_reading_policies(uow.conn, applicant.person_id, form.region)
         record = await repository.person_record(uow.conn, applicant.person_id)
