@@ -30,8 +30,9 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 POOL_WAIT_LIMIT: ContextVar[float | None] = ContextVar("shebao_pool_wait_limit", default=None)
 """How long the current task may wait in a pool's line, in seconds (None: as long as it takes). An
-HTTP request's is ``SHEBAO_DB_POOL_WAIT_LIMIT_S`` (``shared.request_guard``); a consumer's batch, a
-relay pass or a job waits for its turn however long that takes."""
+HTTP request's is ``SHEBAO_DB_POOL_WAIT_LIMIT_S`` (``shared.request_guard``) until it gets its first
+connection, then None; a consumer's batch, a relay pass or a job waits for its turn however long
+that takes."""
 
 
 class PoolBusy(ApiError):
@@ -144,6 +145,10 @@ class _MeasuredAcquire(PoolAcquireContext):
     async def __aenter__(self) -> asyncpg.Connection:
         asked_at = time.perf_counter()
         await self._wait_for_a_turn()
+        if POOL_WAIT_LIMIT.get() is not None:
+            # the request's work has begun: shed later, it would waste what is done (a payment's
+            # read of its payer), so its next turns are waited for however long it takes
+            POOL_WAIT_LIMIT.set(None)
         try:
             connection = await super().__aenter__()
         except BaseException:

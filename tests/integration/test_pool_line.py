@@ -83,6 +83,34 @@ async def test_a_limited_wait_ends_busy_and_the_line_goes_on_without_it(infrastr
     assert shed(unique_name, "units") - shed_before == 1
 
 
+async def test_once_a_task_has_had_a_connection_its_later_waits_are_not_cut_short(infrastructure, unique_name):
+    """A request whose work has begun (a payment that read its payer) is not shed half way: with a
+    limit of 0.2 s, its first connection comes at once, and its second, held by another task for
+    0.5 s, is waited for."""
+    pool = await create_pool(infrastructure.database_url, unique_name, max_size=1)
+    held = asyncio.Event()
+
+    async def one_statement() -> int:
+        async with pool.acquire() as conn:
+            return await conn.fetchval("SELECT 1")
+
+    async def hold_the_only_connection() -> None:
+        async with pool.acquire():
+            held.set()
+            await asyncio.sleep(0.5)
+
+    limited = POOL_WAIT_LIMIT.set(0.2)
+    try:
+        assert await one_statement() == 1
+        holder = asyncio.create_task(hold_the_only_connection())
+        await held.wait()
+        assert await one_statement() == 1
+        await holder
+    finally:
+        POOL_WAIT_LIMIT.reset(limited)
+        await pool.close()
+
+
 async def test_a_request_that_finds_every_connection_taken_is_answered_503_busy(infrastructure, unique_name):
     """Billing with one read-only connection, held elsewhere: a caseworker's look-up of a person's
     bills waits 0.3 s (``SHEBAO_DB_POOL_WAIT_LIMIT_S``) and is answered ``503 service_busy`` with
