@@ -129,3 +129,8 @@ def test_the_dashboard_shows_every_family_the_issue_names(dashboard):
                    "shebao_payments_received_cny_total", "shebao_bills_overdue_total",
                    "shebao_enrolments_suspended_total", "shebao_notifications_total"):
         assert family in shown
+
+
+def test_the_dashboard_shows_the_pools_line_and_the_requests_it_shed(dashboard):
+    shown = set().union(*(read(as_prometheus_sees_it(expr)).metrics for expr in queries(dashboard)))
+    assert {"shebao_db_pool_wait_seconds_bucket", "shebao_db_pool_shed_total"} <= shown
