@@ -146,8 +146,8 @@ class _MeasuredAcquire(PoolAcquireContext):
         asked_at = time.perf_counter()
         await self._wait_for_a_turn()
         if POOL_WAIT_LIMIT.get() is not None:
-            # the request's work has begun: shed later, it would waste what is done (a payment's
-            # read of its payer), so its next turns are waited for however long it takes
+            # the request's work has begun: shedding it later would waste what is done (a payment's
+            # read of its payer), so its next turns are waited for however long they take
             POOL_WAIT_LIMIT.set(None)
         try:
             connection = await super().__aenter__()

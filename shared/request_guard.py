@@ -11,10 +11,11 @@
   not read further), one nested deeper than ``MAX_JSON_DEPTH`` a ``422 validation_error``: no body
   of ours is either, and a parser (or a walk over the document) recursing thousands of levels deep
   runs out of stack — a ``RecursionError`` that would otherwise be a 500.
-- **A bounded wait for the database.** While the request is served, a pool's line holds it no longer
-  than ``pool_wait_limit_s`` (``shared.db.POOL_WAIT_LIMIT``): when every connection stays taken that
-  long the answer is ``503 service_busy`` with ``Retry-After``, before anything is written, instead
-  of a wait that grows with the load until the client gives up (and the work is done for no one).
+- **A bounded wait for the database.** A pool's line holds the request no longer than
+  ``pool_wait_limit_s`` for its first connection (``shared.db.POOL_WAIT_LIMIT``): when every
+  connection stays taken that long the answer is ``503 service_busy`` with ``Retry-After``, before
+  anything is written, instead of a wait that grows with the load until the client gives up (and
+  the work is done for no one).
 - **No bare 500.** An error no handler expected still answers the project's JSON problem shape
   (``500 internal_error`` with the request id) and is logged once with its traceback; it is not
   re-raised to the server, so the client's keep-alive connection stays usable.
