@@ -20,6 +20,12 @@ def shed(service: str, pool: str) -> float:
     return REGISTRY.get_sample_value("shebao_db_pool_shed_total", {"service": service, "pool": pool}) or 0.0
 
 
+async def one_statement(pool) -> int:
+    """``SELECT 1`` on a connection of ``pool``, waiting for one as any unit of work does."""
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT 1")
+
+
 async def test_connections_go_to_the_requests_in_the_order_they_asked(infrastructure, unique_name):
     """Requests arrive every millisecond at a pool of two connections, each holding one for 5 ms:
     a line forms, and the order in which the requests got a connection is the order they asked."""
@@ -54,10 +60,6 @@ async def test_a_limited_wait_ends_busy_and_the_line_goes_on_without_it(infrastr
     pool = await create_pool(infrastructure.database_url, unique_name, max_size=1)
     loop = asyncio.get_running_loop()
 
-    async def one_statement() -> int:
-        async with pool.acquire() as conn:
-            return await conn.fetchval("SELECT 1")
-
     try:
         shed_before = shed(unique_name, "units")
         async with pool.acquire():
@@ -65,16 +67,16 @@ async def test_a_limited_wait_ends_busy_and_the_line_goes_on_without_it(infrastr
             try:
                 asked_at = loop.time()
                 with pytest.raises(PoolBusy) as busy:
-                    await one_statement()
+                    await one_statement(pool)
                 waited = loop.time() - asked_at
             finally:
                 POOL_WAIT_LIMIT.reset(limited)
-            patient = asyncio.create_task(one_statement())
+            patient = asyncio.create_task(one_statement(pool))
             await asyncio.sleep(0.3)
             assert not patient.done(), "a task without a limit gave up waiting"
         assert await patient == 1
         assert not pool.turns.locked(), "a turn was lost with the task that gave up"
-        assert await one_statement() == 1
+        assert await one_statement(pool) == 1
     finally:
         await pool.close()
 
@@ -90,10 +92,6 @@ async def test_once_a_task_has_had_a_connection_its_later_waits_are_not_cut_shor
     pool = await create_pool(infrastructure.database_url, unique_name, max_size=1)
     held = asyncio.Event()
 
-    async def one_statement() -> int:
-        async with pool.acquire() as conn:
-            return await conn.fetchval("SELECT 1")
-
     async def hold_the_only_connection() -> None:
         async with pool.acquire():
             held.set()
@@ -101,10 +99,10 @@ async def test_once_a_task_has_had_a_connection_its_later_waits_are_not_cut_shor
 
     limited = POOL_WAIT_LIMIT.set(0.2)
     try:
-        assert await one_statement() == 1
+        assert await one_statement(pool) == 1
         holder = asyncio.create_task(hold_the_only_connection())
         await held.wait()
-        assert await one_statement() == 1
+        assert await one_statement(pool) == 1
         await holder
     finally:
         POOL_WAIT_LIMIT.reset(limited)
