@@ -7,6 +7,7 @@ kind of request alone for what it costs in CPU).
 
 Figures on a shared 2-core machine are noisy: the aims' own figures are measured more than once
 — the event path at 20k and 100k in three rounds of raw and Shebao in turn (the median ratio and
+its range), the billing run at a million in three rounds (each on fresh data, the median ratio and
 its range), the HTTP aim's rate in three runs — and the rest once: compare side by side, and run
 it again.
 Usage: python bench/run_all.py [--json FILE] [--quick]
@@ -26,7 +27,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 AIM_RUNS = 3
-WRITES_JSON = {"http_load.py", "pipeline.py", "round_trip.py"}  # benches that write their figures with --json FILE
+# benches that write their figures with --json FILE
+WRITES_JSON = {"billing_run.py", "http_load.py", "pipeline.py", "round_trip.py"}
 
 
 def benches(quick: bool) -> list[tuple[str, list[str]]]:
@@ -39,7 +41,7 @@ def benches(quick: bool) -> list[tuple[str, list[str]]]:
         # a million per-event handler calls would take minutes more and say nothing new
         ("pipeline 1M", ["pipeline.py", "--events", "20000" if quick else "1000000", "--kinds", "raw,batch"]),
         ("billing run", ["billing_run.py", "--enrolments", "20000" if quick else "200000"]),
-        ("billing run 1M", ["billing_run.py", "--enrolments", "20000" if quick else "1000000"]),
+        ("billing run 1M", ["billing_run.py", "--enrolments", "20000" if quick else "1000000", "--repeat", rounds]),
         ("http load 100/s", ["http_load.py", "--rate", "100", "--duration", "5" if quick else "20"]),
         ("http load 200/s", ["http_load.py", "--rate", "200", "--duration", "5" if quick else "20"]),
         # issue 13's aim: 200 applications/s and as many payments (35 % each of all routes), three runs

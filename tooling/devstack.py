@@ -142,6 +142,10 @@ class EmbeddedPostgres:
         if exists.strip() != "1":
             self._psql("postgres", f'CREATE DATABASE "{name}"')
 
+    def drop_database(self, name: str) -> None:
+        """Drop ``name`` if it exists, closing what is still connected to it."""
+        self._psql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def _server_options(self) -> list[str]:
         options = {
             "listen_addresses": "127.0.0.1",

@@ -3,7 +3,7 @@ its own round, then the median and its range), and what ``make bench`` runs more
 
 from __future__ import annotations
 
-from bench import round_trip, run_all
+from bench import billing_run, round_trip, run_all
 from bench.pipeline import summarize
 
 
@@ -36,10 +36,26 @@ def test_make_bench_measures_the_aims_three_times_and_the_quick_check_once():
     assert full["pipeline 100k"][-2:] == ["--repeat", "3"] and full["pipeline 20k"][-2:] == ["--repeat", "3"]
     assert [name for name in full if name.startswith("http load 571/s")] == [
         "http load 571/s (1 of 3)", "http load 571/s (2 of 3)", "http load 571/s (3 of 3)"]
+    assert full["billing run 1M"][-2:] == ["--repeat", "3"] and quick["billing run 1M"][-2:] == ["--repeat", "1"]
     assert quick["pipeline 100k"][-2:] == ["--repeat", "1"]
     assert [name for name in quick if name.startswith("http load 571/s")] == ["http load 571/s (1 of 1)"]
     assert all(args[0] in run_all.WRITES_JSON for name, args in full.items()
-               if name.startswith(("pipeline", "http")))
+               if name.startswith(("pipeline", "http", "billing")))
+
+
+def test_each_billing_ratio_is_taken_against_the_raw_statements_of_its_own_round():
+    rounds = [{"run_s": 100.0, "raw_s": 50.0, "bills": 5, "lines": 9, "events": 5},
+              {"run_s": 90.0, "raw_s": 30.0, "bills": 5, "lines": 9, "events": 5},
+              {"run_s": 120.0, "raw_s": 40.0, "bills": 5, "lines": 9, "events": 5}]
+
+    figures = billing_run.summarize(rounds)
+
+    assert figures["ratios"] == [2.0, 3.0, 3.0]
+    # the ratio of the medians would be 100 / 40 = 2.5: not what any round measured
+    assert figures["ratio"] == {"median": 3.0, "min": 2.0, "max": 3.0}
+    assert figures["run_s"] == {"median": 100.0, "min": 90.0, "max": 120.0}
+    assert figures["raw_s"] == {"median": 40.0, "min": 30.0, "max": 50.0}
+    assert figures["rounds"][2] == {"run_s": 120.0, "raw_s": 40.0, "bills": 5, "lines": 9, "events": 5}
 
 
 def test_a_round_trips_figures_are_each_measures_median_and_range():
