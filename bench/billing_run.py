@@ -33,7 +33,6 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-import asyncpg
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -127,11 +126,16 @@ async def billing(database_url: str, batch_size: int, workers: int) -> tuple[flo
         await pool.close()
 
 
+def round_database(number: int) -> str:
+    """The database of round ``number`` of this process (a test's PostgreSQL is shared)."""
+    return f"shebao_bench_{os.getpid()}_{number}"
+
+
 async def one_round(postgres: EmbeddedPostgres, number: int, args: argparse.Namespace) -> dict:
     """One round on a database of its own: seed, (a) the billing run, (b) the raw statements; then
     the database is dropped and the server checkpoints, so that no round pays for the writes and
     the vacuum of the one before it."""
-    database = f"shebao_bench_{os.getpid()}_{number}"
+    database = round_database(number)
     postgres.create_database(database)
     database_url = postgres.local_url(database)
     try:
@@ -142,21 +146,13 @@ async def one_round(postgres: EmbeddedPostgres, number: int, args: argparse.Name
         raw_s, raw_rows = await raw_insert_select(database_url)
     finally:
         postgres.drop_database(database)
-        await checkpoint(postgres)
+        postgres.checkpoint()
     written = report.bills + report.lines + events
     print(f"(a) billing run:        {run_s:8.2f} s  {report.bills:,} bills, {report.lines:,} lines, "
           f"{events:,} PremiumDue  = {written:,} rows  ->  {report.bills / run_s:,.0f} bills/s")
     print(f"(b) raw INSERT ... SELECT: {raw_s:6.2f} s  {raw_rows:,} rows  ->  {raw_rows / raw_s:,.0f} rows/s")
     print(f"ratio (a)/(b): {run_s / raw_s:.2f}x   (aim: <= 2.5x)", flush=True)
     return {"run_s": run_s, "raw_s": raw_s, "bills": report.bills, "lines": report.lines, "events": events}
-
-
-async def checkpoint(postgres: EmbeddedPostgres) -> None:
-    conn = await asyncpg.connect(postgres.local_url("postgres"))
-    try:
-        await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()
 
 
 def summarize(rounds: list[dict]) -> dict:

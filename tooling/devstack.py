@@ -146,6 +146,10 @@ class EmbeddedPostgres:
         """Drop ``name`` if it exists, closing what is still connected to it."""
         self._psql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def checkpoint(self) -> None:
+        """Write every dirty buffer out now, so that what ran before is not paid for by what runs next."""
+        self._psql("postgres", "CHECKPOINT")
+
     def _server_options(self) -> list[str]:
         options = {
             "listen_addresses": "127.0.0.1",

@@ -4,13 +4,12 @@ the next round starts on fresh data."""
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 
 import asyncpg
 import pytest
 
-from bench.billing_run import one_round
+from bench.billing_run import one_round, round_database
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +26,6 @@ async def test_a_round_bills_its_own_fresh_enrolments_and_drops_them_after(infra
     conn = await asyncpg.connect(infrastructure.postgres.url("postgres"))
     try:
         assert not await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1",
-                                       f"shebao_bench_{os.getpid()}_1")
+                                       round_database(1))
     finally:
         await conn.close()
