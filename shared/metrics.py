@@ -81,6 +81,12 @@ DB_POOL_SHED = Counter(
     " SHEBAO_DB_POOL_WAIT_LIMIT_S: the service is short of capacity (more replicas, or fewer requests)",
     ["service", "pool"],
 )
+HTTP_SHED = Counter(
+    "shebao_http_shed_total",
+    "HTTP requests answered 503 service_busy on arrival because the process was already serving"
+    " SHEBAO_HTTP_MAX_IN_FLIGHT requests: it is short of CPU (more replicas, or fewer requests)",
+    ["service"],
+)
 REFRESH_FAILURES = Counter(
     "shebao_metrics_refresh_failures_total", "Gauges that could not be refreshed for a scrape, by source",
     ["service", "source"],

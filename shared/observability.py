@@ -26,14 +26,13 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from shared import metrics
 from shared.broker_metrics import BrokerProbe
-from shared.http_metrics import HttpMetricsMiddleware
+from shared.http_metrics import PROBE_PATHS, HttpMetricsMiddleware
 from shared.outbox import OutboxRelay
 from shared.tracing import CarriedTraceContext, Tracing
 
 log = structlog.get_logger(__name__)
 
 # Probes, scrapes and the metrics endpoint itself would only drown the requests that matter.
-UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
 REFRESH_TIMEOUT_S = 3.0
 
 
@@ -42,10 +41,10 @@ def instrument_http_app(app: FastAPI, service: str, tracing: Tracing) -> None:
     server spans when they are exported, else only the trace context carried (``CarriedTraceContext``)."""
     app.add_middleware(HttpMetricsMiddleware, service=service)
     if not tracing.exporting:
-        app.add_middleware(CarriedTraceContext, excluded_paths=UNTRACED_PATHS)
+        app.add_middleware(CarriedTraceContext, excluded_paths=PROBE_PATHS)
         return
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracing.provider, excluded_urls=",".join(f"{path}$" for path in UNTRACED_PATHS),
+        app, tracer_provider=tracing.provider, excluded_urls=",".join(f"{path}$" for path in PROBE_PATHS),
         exclude_spans=["receive", "send"],
     )
 

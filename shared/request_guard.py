@@ -11,6 +11,13 @@
   not read further), one nested deeper than ``MAX_JSON_DEPTH`` a ``422 validation_error``: no body
   of ours is either, and a parser (or a walk over the document) recursing thousands of levels deep
   runs out of stack — a ``RecursionError`` that would otherwise be a 500.
+- **A bounded number of requests in flight.** A process serves at most ``max_in_flight`` requests
+  at once (``SHEBAO_HTTP_MAX_IN_FLIGHT``); one more is answered ``503 service_busy`` with
+  ``Retry-After`` on arrival, before its body is read or its token checked, and counted in
+  ``shebao_http_shed_total``. Past its CPU an event loop otherwise takes every request in and serves
+  them all more slowly (ten seconds each, measured, though no wait for the database is longer than
+  two): the cap keeps the ones taken in fast and tells the others at once. Health checks and
+  scrapes are never refused.
 - **A bounded wait for the database.** A pool's line holds the request no longer than
   ``pool_wait_limit_s`` for its first connection (``shared.db.POOL_WAIT_LIMIT``): when every
   connection stays taken that long the answer is ``503 service_busy`` with ``Retry-After``, before
@@ -35,8 +42,10 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import metrics
 from shared.db import POOL_WAIT_LIMIT
 from shared.errors import error_body
+from shared.http_metrics import PROBE_PATHS
 
 log = structlog.get_logger(__name__)
 
@@ -77,9 +86,13 @@ def _refusal(problems: list[tuple[str, str]]) -> JSONResponse:
 class RequestGuard:
     """Pure ASGI middleware (it must see the body before the app and the error after it)."""
 
-    def __init__(self, app: ASGIApp, pool_wait_limit_s: float | None = None) -> None:
+    def __init__(self, app: ASGIApp, service: str, pool_wait_limit_s: float | None = None,
+                 max_in_flight: int = 0) -> None:
         self.app = app
         self.pool_wait_limit_s = pool_wait_limit_s
+        self.max_in_flight = max_in_flight  # 0: no cap
+        self.in_flight = 0
+        self.shed = metrics.HTTP_SHED.labels(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,12 +100,22 @@ class RequestGuard:
             return
         request_id = _request_id(scope)
         scope[REQUEST_ID_SCOPE_KEY] = request_id
+        send = _with_request_id(send, request_id)
+        if self._full() and scope.get("path") not in PROBE_PATHS:
+            self.shed.inc()
+            await _busy(self.max_in_flight)(scope, receive, send)
+            return
+        self.in_flight += 1
         limited = POOL_WAIT_LIMIT.set(self.pool_wait_limit_s)
         try:
             with structlog.contextvars.bound_contextvars(request_id=request_id):
-                await self._serve(scope, receive, _with_request_id(send, request_id), request_id)
+                await self._serve(scope, receive, send, request_id)
         finally:
             POOL_WAIT_LIMIT.reset(limited)
+            self.in_flight -= 1
+
+    def _full(self) -> bool:
+        return 0 < self.max_in_flight <= self.in_flight
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         problems = [(place, _CONTROL_REASON) for place in _places_in_url(scope)]
@@ -215,6 +238,11 @@ def json_depth(document: Any) -> int:
 def _too_large() -> JSONResponse:
     detail = [{"field": "body", "reason": f"a JSON body has at most {MAX_JSON_BODY_BYTES} bytes"}]
     return JSONResponse(error_body("payload_too_large", detail), status_code=413)
+
+
+def _busy(max_in_flight: int) -> JSONResponse:
+    detail = [{"reason": f"the service is busy: it is already serving {max_in_flight} requests; try again shortly"}]
+    return JSONResponse(error_body("service_busy", detail), status_code=503, headers={"Retry-After": "1"})
 
 
 def _internal_error(request_id: str) -> JSONResponse:

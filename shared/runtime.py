@@ -240,8 +240,10 @@ def build_http_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(StaffAudit)  # inside the guard: staff writes recorded with the guard's request id
-    # request id, control characters refused, a bounded wait for the database, no bare 500
-    app.add_middleware(RequestGuard, pool_wait_limit_s=settings.db_pool_wait_limit_s)
+    # request id, control characters refused, requests in flight and the wait for the database
+    # bounded, no bare 500
+    app.add_middleware(RequestGuard, service=definition.name, pool_wait_limit_s=settings.db_pool_wait_limit_s,
+                       max_in_flight=settings.http_max_in_flight)
     observability.instrument_http_app(app, definition.name, runtime.tracing)
     serve_routes(app.router, _health_router())
     serve_routes(app.router, audit_router(require_role("admin")))

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # how long an HTTP request waits in line for a connection of a pool before it is answered
     # 503 service_busy (shared/db.py PoolBusy); consumers, relays and jobs wait however long it takes
     db_pool_wait_limit_s: float = Field(default=2.0, gt=0)
+    # HTTP requests a process serves at once; one more is answered 503 service_busy at once
+    # (shared/request_guard.py) instead of queueing in an event loop that already has more work
+    # than CPU. 0: no cap. Health and metrics routes are never refused.
+    http_max_in_flight: int = Field(default=32, ge=0)
     # Young objects allocated before the cyclic garbage collector runs (Python's default: 700);
     # see shared/runtime.py tune_garbage_collection. 0 keeps Python's defaults.
     gc_young_threshold: int = Field(default=20_000, ge=0)

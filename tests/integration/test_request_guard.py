@@ -1,5 +1,6 @@
 """Every service's HTTP guard: control characters refused where they arrive, a request id on
-every answer, and an unexpected error answered as JSON on a connection that stays usable."""
+every answer, an unexpected error answered as JSON on a connection that stays usable, and no more
+requests in flight than the process is set to serve at once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import httpx
 import pytest
 import structlog
 import uvicorn
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from shared.runtime import ServiceDefinition, ServiceRuntime, build_http_app
@@ -32,6 +34,14 @@ async def echo(text: str, q: str = "") -> dict:
 @router.post("/notes")
 async def post_note(note: Note) -> dict:
     return note.model_dump()
+
+
+@router.get("/slow")
+async def slow(request: Request) -> dict:
+    """Answers once the test lets it (``app.state.go``): a request that stays in flight."""
+    request.app.state.arrived.release()
+    await request.app.state.go.wait()
+    return {"slow": "done"}
 
 
 @router.get("/boom")
@@ -125,3 +135,64 @@ async def test_after_an_unexpected_error_the_same_connection_serves_the_next_req
 
     assert (failed.status_code, after.status_code, refused.status_code, last.status_code) == (500, 200, 422, 200)
     assert after.json() == {"text": "still-here", "q": ""}
+
+
+def app_serving_at_most(max_in_flight: int):
+    definition = ServiceDefinition(name="enrollment", migrations_dir=None, router=router)
+    settings = Settings(http_max_in_flight=max_in_flight)
+    app = build_http_app(definition, settings, runtime=ServiceRuntime(definition, settings))
+    app.state.arrived, app.state.go = asyncio.Semaphore(0), asyncio.Event()
+    return app
+
+
+@pytest.fixture
+def capped_app():
+    return app_serving_at_most(2)
+
+
+def shed_so_far() -> float:
+    return REGISTRY.get_sample_value("shebao_http_shed_total", {"service": "enrollment"}) or 0.0
+
+
+async def test_past_its_requests_in_flight_a_process_answers_busy_at_once_and_serves_probes(capped_app):
+    """Two requests in flight, the cap: a third is answered ``503 service_busy`` with ``Retry-After``
+    and its request id without reaching a route, and counted; health checks and scrapes still answer;
+    once the two are done (one of them an unexpected error) the slots are free again."""
+    transport = httpx.ASGITransport(app=capped_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        shed_before = shed_so_far()
+        in_flight = [asyncio.create_task(client.get("/slow")) for _ in range(2)]
+        for _ in in_flight:
+            await asyncio.wait_for(capped_app.state.arrived.acquire(), 5)
+
+        refused = await client.get("/echo/x", headers={"X-Request-ID": "req-7"})
+        refused_post = await client.post("/notes", json={"name": "Li Lei"})
+        probes = [await client.get(path) for path in ("/healthz", "/metrics")]
+        capped_app.state.go.set()
+        answered = await asyncio.gather(*in_flight)
+        failed = await client.get("/boom")
+        after = [await client.get("/echo/y") for _ in range(3)]
+
+    assert [answer.status_code for answer in (refused, refused_post)] == [503, 503]
+    assert refused.json() == {"error": "service_busy", "detail": [
+        {"reason": "the service is busy: it is already serving 2 requests; try again shortly"}]}
+    assert refused.headers["retry-after"] == "1" and refused.headers["x-request-id"] == "req-7"
+    assert shed_so_far() - shed_before == 2
+    assert [probe.status_code for probe in probes] == [200, 200]
+    assert [answer.json() for answer in answered] == [{"slow": "done"}] * 2
+    assert failed.status_code == 500
+    assert [answer.status_code for answer in after] == [200, 200, 200]
+
+
+async def test_without_a_cap_every_request_is_taken_in():
+    """``SHEBAO_HTTP_MAX_IN_FLIGHT=0``: twenty requests in flight at once, all answered."""
+    app = app_serving_at_most(0)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        in_flight = [asyncio.create_task(client.get("/slow")) for _ in range(20)]
+        for _ in in_flight:
+            await asyncio.wait_for(app.state.arrived.acquire(), 5)
+        app.state.go.set()
+        answered = await asyncio.gather(*in_flight)
+
+    assert [answer.status_code for answer in answered] == [200] * 20
