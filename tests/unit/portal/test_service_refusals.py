@@ -39,6 +39,20 @@ def test_an_english_page_shows_the_services_own_english_reason():
     assert _error_beside(page.text, "id_number") == "the applicant must be at least 16 years old"
 
 
+def test_a_busy_service_is_explained_as_busy_not_in_its_technical_words():
+    """``503 service_busy`` (a service past its requests in flight, or its database connections):
+    the reader is told to try again in a moment, in their language, on the form as they filled it."""
+    services = ServicesDouble()
+    services.refuse("POST", "enrollment", "/v1/applications", 503, "service_busy",
+                    {"reason": "the service is busy: it is already serving 32 requests; try again shortly"})
+    zh_page = portal_with(services).post("/apply", data=APPLICATION)
+    en_page = portal_with(services, language="en").post("/apply", data=APPLICATION)
+
+    assert 'value="Li Hua"' in zh_page.text
+    assert "当前办理人数较多，请稍后再试。" in zh_page.text and "32 requests" not in zh_page.text
+    assert "Many people are using the service right now; please try again in a moment." in en_page.text
+
+
 def _refused_upload(status: int, code: str, reason_text: str) -> str:
     services = ServicesDouble()
     services.answer("GET", "documents", f"/v1/dossiers/{APPLICATION_ID}",
