@@ -21,10 +21,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNMATCHED = "unmatched"
-
-
 PROBE_PATHS = ("/healthz", "/readyz", "/metrics")
 """Health checks and scrapes: never traced, never refused for load (a busy replica is still alive)."""
+
 
 class HttpMetricsMiddleware:
     """Observes ``shebao_http_request_duration_seconds{service, method, route, status}``.

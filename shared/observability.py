@@ -32,7 +32,6 @@ from shared.tracing import CarriedTraceContext, Tracing
 
 log = structlog.get_logger(__name__)
 
-# Probes, scrapes and the metrics endpoint itself would only drown the requests that matter.
 REFRESH_TIMEOUT_S = 3.0
 
 
