@@ -21,7 +21,7 @@ import asyncpg
 from asyncpg.pool import PoolAcquireContext
 
 from shared import metrics
-from shared.errors import ApiError
+from shared.errors import ServiceBusy
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -35,16 +35,12 @@ connection, then None; a consumer's batch, a relay pass or a job waits for its t
 that takes."""
 
 
-class PoolBusy(ApiError):
-    """Every connection of the pool stayed taken for as long as the request may wait: the service is
-    short of capacity. ``503 service_busy`` with ``Retry-After``, before anything was written by the
-    unit of work that asked."""
+class PoolBusy(ServiceBusy):
+    """Every connection of the pool stayed taken for as long as the request may wait, before anything
+    was written by the unit of work that asked."""
 
     def __init__(self, limit_s: float) -> None:
-        super().__init__(503, "service_busy",
-                         [{"reason": f"the service is busy: no database connection came free within {limit_s:g} s; "
-                                     "try again shortly"}],
-                         headers={"Retry-After": "1"})
+        super().__init__(f"no database connection came free within {limit_s:g} s")
 
 
 @dataclass(frozen=True)

@@ -39,16 +39,28 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+class ServiceBusy(ApiError):
+    """The service is short of capacity (``why``: what ran out): ``503 service_busy`` with
+    ``Retry-After: 1``, before anything was written."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(503, "service_busy", [{"reason": f"the service is busy: {why}; try again shortly"}],
+                         headers={"Retry-After": "1"})
+
+
 def error_body(code: str, detail: Iterable[Any]) -> dict[str, Any]:
     """The JSON body of an error response."""
     return {"error": code, "detail": list(detail)}
 
 
+def error_response(exc: ApiError) -> JSONResponse:
+    """An :class:`ApiError` in the project's error shape (also for middleware, outside the handlers)."""
+    return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status, headers=exc.headers or None)
+
+
 async def api_error_handler(request: Request, exc: ApiError) -> JSONResponse:
     """Answer an :class:`ApiError` in the project's error shape."""
-    return JSONResponse(
-        error_body(exc.code, exc.detail), status_code=exc.status, headers=exc.headers or None
-    )
+    return error_response(exc)
 
 
 def validation_detail(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:

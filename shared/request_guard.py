@@ -44,7 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
 from shared.db import POOL_WAIT_LIMIT
-from shared.errors import error_body
+from shared.errors import ServiceBusy, error_body, error_response
 from shared.http_metrics import PROBE_PATHS
 
 log = structlog.get_logger(__name__)
@@ -103,7 +103,8 @@ class RequestGuard:
         send = _with_request_id(send, request_id)
         if self._full() and scope.get("path") not in PROBE_PATHS:
             self.shed.inc()
-            await _busy(self.max_in_flight)(scope, receive, send)
+            busy = ServiceBusy(f"it is already serving {self.max_in_flight} requests")
+            await error_response(busy)(scope, receive, send)
             return
         self.in_flight += 1
         limited = POOL_WAIT_LIMIT.set(self.pool_wait_limit_s)
@@ -238,11 +239,6 @@ def json_depth(document: Any) -> int:
 def _too_large() -> JSONResponse:
     detail = [{"field": "body", "reason": f"a JSON body has at most {MAX_JSON_BODY_BYTES} bytes"}]
     return JSONResponse(error_body("payload_too_large", detail), status_code=413)
-
-
-def _busy(max_in_flight: int) -> JSONResponse:
-    detail = [{"reason": f"the service is busy: it is already serving {max_in_flight} requests; try again shortly"}]
-    return JSONResponse(error_body("service_busy", detail), status_code=503, headers={"Retry-After": "1"})
 
 
 def _internal_error(request_id: str) -> JSONResponse:

@@ -145,19 +145,15 @@ def app_serving_at_most(max_in_flight: int):
     return app
 
 
-@pytest.fixture
-def capped_app():
-    return app_serving_at_most(2)
-
-
 def shed_so_far() -> float:
     return REGISTRY.get_sample_value("shebao_http_shed_total", {"service": "enrollment"}) or 0.0
 
 
-async def test_past_its_requests_in_flight_a_process_answers_busy_at_once_and_serves_probes(capped_app):
+async def test_past_its_requests_in_flight_a_process_answers_busy_at_once_and_serves_probes():
     """Two requests in flight, the cap: a third is answered ``503 service_busy`` with ``Retry-After``
     and its request id without reaching a route, and counted; health checks and scrapes still answer;
     once the two are done (one of them an unexpected error) the slots are free again."""
+    capped_app = app_serving_at_most(2)
     transport = httpx.ASGITransport(app=capped_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         shed_before = shed_so_far()
